@@ -1,0 +1,376 @@
+/*
+ * object.h - value representation and heap object layouts shared by the core (mem, string, table, gc),
+ * the VM (vm, call, coroutines) and the compiler (lex, parse, compile). Library code does NOT include this
+ * file: it uses pal.h only.
+ *
+ * Ownership of the implementation:
+ *   mem.c string.c table.c func.c gc.c api.c number.c   -> "object layer"
+ *   vm.c call.c debug.c baselib.c corolib.c               -> "execution layer"
+ *   lex.c parse.c compile.c                               -> "front end"
+ */
+#ifndef PAL_OBJECT_H
+#define PAL_OBJECT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "pal.h"
+
+/* Internal-only type tags (beyond the public PAL_T* values). */
+#define T_PROTO 12
+#define T_UPVAL 13
+
+typedef struct GCObject GCObject;
+typedef struct TString TString;
+typedef struct Table Table;
+typedef struct Proto Proto;
+typedef struct UpVal UpVal;
+typedef struct Closure Closure;
+typedef struct Udata Udata;
+typedef struct Buffer Buffer;
+typedef struct global_State global_State;
+typedef struct CallInfo CallInfo;
+
+/* Every collectable object starts with this header. */
+#define GCHEADER  \
+  GCObject *gcnext; \
+  uint8_t tt;       \
+  uint8_t marked
+
+struct GCObject {
+  GCHEADER;
+};
+
+typedef union Value {
+  GCObject *gc;
+  void *p;     /* light userdata */
+  double n;
+  int b;
+} Value;
+
+typedef struct TValue {
+  Value v;
+  int tt; /* PAL_T* tag */
+} TValue;
+
+/* ---- TValue access ---- */
+#define ttype(o) ((o)->tt)
+#define ttisnil(o) ((o)->tt == PAL_TNIL)
+#define ttisnumber(o) ((o)->tt == PAL_TNUMBER)
+#define ttisstring(o) ((o)->tt == PAL_TSTRING)
+#define ttistable(o) ((o)->tt == PAL_TTABLE)
+#define ttisfunction(o) ((o)->tt == PAL_TFUNCTION)
+#define ttisboolean(o) ((o)->tt == PAL_TBOOLEAN)
+#define ttisuserdata(o) ((o)->tt == PAL_TUSERDATA)
+#define ttisthread(o) ((o)->tt == PAL_TTHREAD)
+#define ttisbuffer(o) ((o)->tt == PAL_TBUFFER)
+#define ttislightuserdata(o) ((o)->tt == PAL_TLIGHTUSERDATA)
+#define iscollectable(o) ((o)->tt >= PAL_TSTRING && (o)->tt != PAL_TINTEGER)
+
+#define gcvalue(o) ((o)->v.gc)
+#define nvalue(o) ((o)->v.n)
+#define bvalue(o) ((o)->v.b)
+#define pvalue(o) ((o)->v.p)
+#define tsvalue(o) ((TString *)(o)->v.gc)
+#define hvalue(o) ((Table *)(o)->v.gc)
+#define clvalue(o) ((Closure *)(o)->v.gc)
+#define uvalue(o) ((Udata *)(o)->v.gc)
+#define bufvalue(o) ((Buffer *)(o)->v.gc)
+#define thvalue(o) ((pal_State *)(o)->v.gc)
+
+#define l_isfalse(o) (ttisnil(o) || (ttisboolean(o) && bvalue(o) == 0))
+
+#define setnilvalue(o) ((o)->tt = PAL_TNIL)
+#define setnvalue(o, x) ((o)->v.n = (x), (o)->tt = PAL_TNUMBER)
+#define setbvalue(o, x) ((o)->v.b = (x) != 0, (o)->tt = PAL_TBOOLEAN)
+#define setpvalue(o, x) ((o)->v.p = (x), (o)->tt = PAL_TLIGHTUSERDATA)
+#define setgcvalue(o, x, t) ((o)->v.gc = (GCObject *)(x), (o)->tt = (t))
+#define setsvalue(o, x) setgcvalue(o, x, PAL_TSTRING)
+#define sethvalue(o, x) setgcvalue(o, x, PAL_TTABLE)
+#define setclvalue(o, x) setgcvalue(o, x, PAL_TFUNCTION)
+#define setuvalue(o, x) setgcvalue(o, x, PAL_TUSERDATA)
+#define setbufvalue(o, x) setgcvalue(o, x, PAL_TBUFFER)
+#define setthvalue(o, x) setgcvalue(o, x, PAL_TTHREAD)
+#define setobj(dst, src) (*(dst) = *(src))
+
+extern const TValue pal_nilobject;
+
+/* ---- strings: all strings are interned, so equal strings are the same object ---- */
+struct TString {
+  GCHEADER;
+  uint8_t reserved; /* lexer: 1 + index of a reserved word, 0 otherwise */
+  uint32_t hash;
+  uint32_t len;
+  TString *hnext; /* chain in the string table */
+  char data[1];   /* len bytes + a terminating '\0' */
+};
+#define getstr(ts) ((ts)->data)
+
+/* ---- tables ---- */
+typedef struct Node {
+  TValue val;
+  TValue key;
+  int next; /* offset to the next node in the collision chain, 0 = end (implementation detail of table.c) */
+} Node;
+
+struct Table {
+  GCHEADER;
+  uint8_t readonly;   /* frozen: script writes raise "attempt to modify a readonly table" */
+  uint8_t tmcache;    /* bit i set = metamethod i known absent (reset on writes to the metatable) */
+  uint8_t lsizenode;  /* log2 of the hash part size */
+  uint8_t weakmode;   /* set by the GC from __mode: 1 = weak keys, 2 = weak values */
+  int sizearray;      /* array part holds keys 1..sizearray */
+  TValue *array;
+  Node *node;
+  Node *lastfree;
+  Table *metatable;
+  GCObject *gclist;
+};
+
+/* ---- functions ---- */
+typedef struct UpvalDesc {
+  uint8_t instack; /* 1: captures register idx of the enclosing function; 0: upvalue idx of the enclosing function */
+  uint8_t idx;
+} UpvalDesc;
+
+struct Proto {
+  GCHEADER;
+  uint8_t numparams;
+  uint8_t is_vararg;
+  uint8_t maxstacksize; /* registers needed */
+  uint8_t nups;
+  uint32_t *code;
+  int sizecode;
+  int *lineinfo; /* one source line per instruction (sizecode entries) */
+  TValue *k;     /* constants: nil, boolean, number, string only */
+  int sizek;
+  Proto **p; /* nested prototypes */
+  int sizep;
+  UpvalDesc *upvals; /* nups entries */
+  TString **upvalnames; /* may be NULL (debug only) */
+  TString *source;      /* chunk name as given to pal_load ("@file", "=name" or source text) */
+  TString *name;        /* function name for tracebacks ("foo", "M.f", "M:m"), NULL if anonymous */
+  int linedefined;
+  GCObject *gclist;
+};
+
+struct UpVal {
+  GCHEADER;
+  TValue *v;    /* points into a thread stack while open, at u.value when closed */
+  union {
+    TValue value; /* closed value */
+    struct {      /* open: doubly linked list of the thread's open upvalues, ordered by stack level */
+      UpVal *prev;
+      UpVal *next;
+      pal_State *thread;
+    } open;
+  } u;
+};
+
+#define CLOSUREHEADER \
+  GCHEADER;           \
+  uint8_t isC;        \
+  uint8_t nupvalues;  \
+  Table *env;         \
+  GCObject *gclist
+
+typedef struct CClosure {
+  CLOSUREHEADER;
+  pal_CFunction f;
+  const char *name; /* static string, for messages */
+  TValue upvalue[1];
+} CClosure;
+
+typedef struct LClosure {
+  CLOSUREHEADER;
+  Proto *p;
+  UpVal *upvals[1];
+} LClosure;
+
+struct Closure {
+  union {
+    CClosure c;
+    LClosure l;
+  };
+};
+#define cl_isC(cl) ((cl)->c.isC)
+
+/* ---- userdata and buffers ---- */
+struct Udata {
+  GCHEADER;
+  uint8_t tag;
+  Table *metatable;
+  size_t len;
+  double data[1]; /* aligned payload of len bytes */
+};
+
+struct Buffer {
+  GCHEADER;
+  uint32_t len;
+  uint8_t data[1];
+};
+
+/* ---- threads and call frames ---- */
+/* CallInfo fields are stack OFFSETS (in TValues from L->stack), so growing the stack never invalidates them. */
+struct CallInfo {
+  ptrdiff_t func;  /* the called function */
+  ptrdiff_t base;  /* first register / first argument */
+  ptrdiff_t top;   /* top for this function */
+  const uint32_t *savedpc; /* Luau frames: next instruction */
+  int nresults;    /* expected results, PAL_MULTRET = all */
+  int flags;       /* CIST_* bits (owned by call.c/vm.c) */
+  ptrdiff_t extra; /* frame-kind specific (e.g. pcall/xpcall bookkeeping, vararg bookkeeping) */
+};
+
+#define PAL_MINSTACK 20      /* slots guaranteed to a C function */
+#define PAL_MAXSTACK 1000000 /* slots per thread before "stack overflow" */
+#define PAL_MAXCALLS 20000   /* nested Luau calls before "stack overflow" */
+
+struct pal_State {
+  GCHEADER;
+  uint8_t status;     /* PAL_OK, PAL_YIELD, or the error status of a dead coroutine */
+  uint8_t costate;    /* owned by call.c (running/suspended/normal/dead bookkeeping) */
+  global_State *g;
+  TValue *stack;
+  TValue *top;        /* first free slot */
+  int stacksize;      /* in TValues */
+  CallInfo *ci;       /* current frame */
+  CallInfo *base_ci;  /* array of frames */
+  int size_ci;
+  UpVal *openupval;   /* open upvalues, highest stack level first */
+  Table *gt;          /* the thread's globals table */
+  int nCcalls;        /* nested C-boundary calls */
+  int nny;            /* > 0: not yieldable (inside metamethods, C calls into Luau, ...) */
+  int errstatus;      /* pending error status, PAL_OK if none */
+  TValue errval;      /* pending error value */
+  pal_State *resumer; /* thread that resumed this one (while running) */
+  GCObject *gclist;
+};
+
+/* Metamethod names; indices also used for Table.tmcache bits (first 8 only). */
+typedef enum {
+  TM_INDEX, TM_NEWINDEX, TM_MODE, TM_LEN, TM_EQ, TM_CALL, TM_ITER, TM_CONCAT, /* cached (fast absence check) */
+  TM_ADD, TM_SUB, TM_MUL, TM_DIV, TM_IDIV, TM_MOD, TM_POW, TM_UNM,
+  TM_LT, TM_LE, TM_TOSTRING, TM_METATABLE, TM_TYPE, TM_NAMECALL,
+  TM_N
+} TMS;
+
+struct global_State {
+  /* memory accounting (mem.c) */
+  size_t totalbytes;
+  size_t budget;       /* 0 = unlimited */
+  size_t gcthreshold;  /* collect at a safe point when totalbytes >= gcthreshold */
+  /* string table (string.c) */
+  TString **strt;
+  uint32_t strt_size;
+  uint32_t strt_nuse;
+  /* GC (gc.c) */
+  GCObject *allgc;     /* every collectable object except strings (they live in strt) */
+  uint8_t currentwhite;
+  GCObject *gray;
+  GCObject *weak;      /* weak tables found during marking */
+  /* fuel (vm.c): decremented by the VM and pal_chargefuel; the host hook is called when it drops to <= 0 */
+  int64_t fuel;
+  int aborting;        /* host asked to abort: every Luau frame unwinds with PAL_ERRABORT */
+  /* roots */
+  pal_State *mainthread;
+  TValue registry;
+  Table *builtins;     /* the read-only shared globals */
+  Table *mt[PAL_NUMTYPES]; /* metatables for non-table types (string) */
+  TString *tmname[TM_N];
+  TString *memerrmsg;  /* preallocated "not enough memory" */
+  uint32_t seed;
+};
+
+#define G(L) ((L)->g)
+
+/* ================= object layer ================= */
+/* mem.c: every allocation is counted against g->budget. Allocation functions set a pending PAL_ERRMEM error on
+   L and return NULL on failure; they never run the GC. */
+void *mem_realloc(pal_State *L, void *block, size_t osize, size_t nsize);
+#define mem_alloc(L, n) mem_realloc(L, NULL, 0, n)
+#define mem_free(L, b, n) mem_realloc(L, b, n, 0)
+#define mem_newvector(L, n, t) ((t *)mem_realloc(L, NULL, 0, (size_t)(n) * sizeof(t)))
+#define mem_freevector(L, b, n, t) mem_realloc(L, b, (size_t)(n) * sizeof(t), 0)
+GCObject *mem_newobj(pal_State *L, size_t size, int tt); /* allocated, linked in allgc, white */
+
+/* string.c */
+TString *str_new(pal_State *L, const char *s, size_t len); /* NULL on OOM (error pending) */
+TString *str_newz(pal_State *L, const char *s);
+void str_resize(pal_State *L, uint32_t newsize);
+
+/* table.c (all raw; no read-only checks) */
+Table *tab_new(pal_State *L, int narray, int nhash);
+const TValue *tab_get(Table *t, const TValue *key);   /* &pal_nilobject when absent */
+const TValue *tab_getnum(Table *t, double n);
+const TValue *tab_getint(Table *t, int64_t n);
+const TValue *tab_getstr(Table *t, TString *key);
+/* Store; returns 0 ok, else a pending error (nil/NaN key, OOM). */
+int tab_set(pal_State *L, Table *t, const TValue *key, const TValue *val);
+int tab_setint(pal_State *L, Table *t, int64_t n, const TValue *val);
+int tab_setstr(pal_State *L, Table *t, TString *key, const TValue *val);
+/* Iteration: *key = nil starts; returns 1 and updates key/val, 0 at the end, -1 invalid key (error pending). */
+int tab_next(pal_State *L, Table *t, TValue *key, TValue *val);
+/* Iteration by position (used by the VM's generalized iteration): index 0 starts; returns the next index (>0)
+   and fills key/val, or 0 at the end. */
+int tab_nextpos(Table *t, int index, TValue *key, TValue *val);
+int64_t tab_len(Table *t); /* a border */
+int tab_resize(pal_State *L, Table *t, int narray, int nhash);
+void tab_clear(Table *t);
+void tab_free(pal_State *L, Table *t);
+/* fast metamethod lookup: NULL if absent (uses/updates tmcache for the first 8 events) */
+const TValue *tab_gettm(pal_State *L, Table *mt, TMS event);
+const TValue *obj_gettm(pal_State *L, const TValue *o, TMS event); /* metamethod of any value, NULL if none */
+Table *obj_getmetatable(pal_State *L, const TValue *o);
+
+/* func.c */
+Proto *proto_new(pal_State *L);
+LClosure *closure_newL(pal_State *L, Proto *p, Table *env);  /* upvals left NULL: caller fills them */
+CClosure *closure_newC(pal_State *L, pal_CFunction f, const char *name, int nup, Table *env);
+UpVal *upval_find(pal_State *L, TValue *level); /* open upvalue for this stack slot (created if needed) */
+void upval_close(pal_State *L, TValue *level);  /* close every open upvalue at or above level */
+Udata *udata_new(pal_State *L, size_t size, int tag);
+Buffer *buffer_new(pal_State *L, size_t size);
+pal_State *thread_new(pal_State *L);
+
+/* api.c: the pending-error primitive (first error wins); errval may be NULL for PAL_ERRMEM (uses memerrmsg) */
+void vm_seterror(pal_State *L, int status, const TValue *errval);
+
+/* gc.c */
+void gc_checkstep(pal_State *L); /* call at VM safe points: collects when totalbytes >= gcthreshold */
+void gc_fullcollect(pal_State *L);
+
+/* number.c (implements pal_num2str / pal_str2num) */
+
+/* ================= execution layer ================= */
+/* call.c / vm.c */
+int stack_init(pal_State *L, pal_State *th); /* allocate th's stack and CallInfo array (called by thread_new and
+                                                pal_newstate); 0 on failure */
+void stack_free(pal_State *L, pal_State *th); /* free them (called by the GC when a thread dies) */
+int stack_grow(pal_State *L, int n); /* ensure n free slots above top; 0 on failure (error pending) */
+/* Call the value at func with the values above it; results start at func. Runs a nested VM loop: the callee
+   cannot yield (nny is raised). Returns a status; on error the error is pending. */
+int vm_call(pal_State *L, TValue *func, int nresults);
+int vm_runerror(pal_State *L, const char *fmt, ...);            /* with position prefix; returns PAL_ERRSIG */
+/* Metamethod-aware operations used by the VM and the API; return a status. */
+int vm_gettable(pal_State *L, const TValue *t, const TValue *key, TValue *res);
+int vm_settable(pal_State *L, const TValue *t, const TValue *key, const TValue *val);
+int vm_equalobj(pal_State *L, const TValue *a, const TValue *b, int *res);
+int vm_lessthan(pal_State *L, const TValue *a, const TValue *b, int *res);
+int vm_lessequal(pal_State *L, const TValue *a, const TValue *b, int *res);
+int vm_arith(pal_State *L, TValue *ra, const TValue *rb, const TValue *rc, TMS op);
+int vm_concat(pal_State *L, int total, int last); /* concatenates `total` values ending at base+last */
+int vm_tostring(pal_State *L, const TValue *o, TValue *res); /* tostring with __tostring */
+int vm_fuel(pal_State *L); /* out of fuel: ask the host; 0 = refilled, nonzero = abort pending */
+
+/* host.h declares the imports the host provides (wasm imports / native shims). */
+
+/* ================= front end ================= */
+/* compile.c: compile source to a Proto (the main chunk, vararg). Returns NULL on failure with the message
+   "<chunkid>:<line>: <msg>" pushed on L's stack (or a pending memory error). No GC runs during compilation. */
+Proto *pal_compile(pal_State *L, const char *src, size_t len, const char *chunkname);
+/* chunkid: "@path" -> path (end kept), "=name" -> name, other -> [string "first line..."] */
+void pal_chunkid(char *out, size_t outsz, const char *chunkname, size_t namelen);
+
+#endif
