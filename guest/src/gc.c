@@ -1,0 +1,289 @@
+/*
+ * gc.c - stop-the-world mark & sweep collector.
+ *
+ * Runs only from gc_checkstep (VM safe points) and gc_fullcollect, never inside an allocation.
+ * Mark: from the roots (main thread, the running thread, registry, builtins, per-type metatables, metamethod
+ * names, memerrmsg), objects get MARKBIT; tables, closures, protos and threads are queued on g->gray (through
+ * their gclist field) and traversed iteratively. Weak tables (metatable __mode with 'k' and/or 'v') do not mark
+ * their weak parts and are collected on g->weak; after marking, their entries whose weak key or value is an
+ * unmarked object (strings never count: they are values) are removed. Sweep: the string table and g->allgc;
+ * survivors lose MARKBIT, FIXEDBIT objects always survive.
+ */
+#include "gc.h"
+
+#define GC_MINSLACK ((size_t)64 * 1024) /* at least this much allocation between collections ... */
+#define GC_MINGAP ((size_t)16 * 1024)   /* ... and never less than this, even close to the budget */
+
+static GCObject **gclistof(GCObject *o) {
+  switch (o->tt) {
+    case PAL_TTABLE: return &((Table *)o)->gclist;
+    case PAL_TFUNCTION: return &((Closure *)o)->c.gclist;
+    case T_PROTO: return &((Proto *)o)->gclist;
+    case PAL_TTHREAD: return &((pal_State *)o)->gclist;
+    default: return NULL;
+  }
+}
+
+static void markobject(global_State *g, GCObject *o);
+
+static void markvalue(global_State *g, const TValue *v) {
+  if (iscollectable(v)) markobject(g, gcvalue(v));
+}
+
+static void markobject(global_State *g, GCObject *o) {
+  GCObject **list;
+  if (o == NULL || (o->marked & MARKBIT)) return;
+  o->marked |= MARKBIT;
+  switch (o->tt) {
+    case PAL_TSTRING:
+    case PAL_TBUFFER: return;
+    case PAL_TUSERDATA: markobject(g, (GCObject *)((Udata *)o)->metatable); return;
+    case T_UPVAL: markvalue(g, ((UpVal *)o)->v); return; /* open: the stack slot; closed: its own value */
+    default:
+      list = gclistof(o);
+      if (list != NULL) {
+        *list = g->gray;
+        g->gray = o;
+      }
+      return;
+  }
+}
+
+/* weak mode of a table from its metatable's raw __mode: bit 1 = weak keys, bit 2 = weak values */
+static int weakmode(global_State *g, Table *t) {
+  const TValue *mode;
+  int m = 0;
+  if (t->metatable == NULL || g->tmname[TM_MODE] == NULL) return 0;
+  mode = tab_getstr(t->metatable, g->tmname[TM_MODE]);
+  if (!ttisstring(mode)) return 0;
+  if (memchr(getstr(tsvalue(mode)), 'k', tsvalue(mode)->len)) m |= 1;
+  if (memchr(getstr(tsvalue(mode)), 'v', tsvalue(mode)->len)) m |= 2;
+  return m;
+}
+
+static void traversetable(global_State *g, Table *t) {
+  int wk, wv, size;
+  markobject(g, (GCObject *)t->metatable);
+  t->weakmode = (uint8_t)weakmode(g, t);
+  wk = t->weakmode & 1;
+  wv = t->weakmode & 2;
+  if (t->weakmode) {
+    t->gclist = g->weak;
+    g->weak = (GCObject *)t;
+  }
+  for (int i = 0; i < t->sizearray; i++) {
+    const TValue *v = &t->array[i];
+    if (!wv || ttisstring(v)) markvalue(g, v);
+  }
+  if (tab_isdummy(t)) return;
+  size = tab_sizenode(t);
+  for (int i = 0; i < size; i++) {
+    Node *n = &t->node[i];
+    if (ttisnil(&n->val)) continue; /* empty or dead key: never touched */
+    if (!wk || ttisstring(&n->key)) markvalue(g, &n->key);
+    if (!wv || ttisstring(&n->val)) markvalue(g, &n->val);
+  }
+}
+
+static void traverseclosure(global_State *g, Closure *cl) {
+  markobject(g, (GCObject *)cl->c.env);
+  if (cl_isC(cl)) {
+    for (int i = 0; i < cl->c.nupvalues; i++) markvalue(g, &cl->c.upvalue[i]);
+  } else {
+    markobject(g, (GCObject *)cl->l.p);
+    for (int i = 0; i < cl->l.nupvalues; i++) markobject(g, (GCObject *)cl->l.upvals[i]);
+  }
+}
+
+static void traverseproto(global_State *g, Proto *p) {
+  markobject(g, (GCObject *)p->source);
+  markobject(g, (GCObject *)p->name);
+  if (p->k != NULL)
+    for (int i = 0; i < p->sizek; i++) markvalue(g, &p->k[i]);
+  if (p->p != NULL)
+    for (int i = 0; i < p->sizep; i++) markobject(g, (GCObject *)p->p[i]);
+  if (p->upvalnames != NULL)
+    for (int i = 0; i < p->nups; i++) markobject(g, (GCObject *)p->upvalnames[i]);
+}
+
+static void traversethread(global_State *g, pal_State *th) {
+  TValue *lim, *end, *o;
+  markobject(g, (GCObject *)th->gt);
+  markvalue(g, &th->errval);
+  markobject(g, (GCObject *)th->resumer);
+  for (UpVal *uv = th->openupval; uv != NULL; uv = uv->u.open.next) markobject(g, (GCObject *)uv);
+  if (th->stack == NULL) return;
+  /* Everything live is below top: the VM sets top = ci->top at its safe points and before calling metamethods,
+     a C function's values are below its top, and a suspended coroutine's top is past its yielded values.
+     Marking up to each frame's ci->top instead would keep stale temporaries (e.g. a finished call's leftovers
+     above a C function's top) alive, and weak-table entries with them. */
+  lim = th->top;
+  end = th->stack + th->stacksize;
+  if (lim > end) lim = end;
+  for (o = th->stack; o < lim; o++) markvalue(g, o);
+  for (; o < end; o++) setnilvalue(o); /* dead slots must not keep stale pointers */
+}
+
+static void propagate(global_State *g) {
+  while (g->gray != NULL) {
+    GCObject *o = g->gray;
+    g->gray = *gclistof(o);
+    switch (o->tt) {
+      case PAL_TTABLE: traversetable(g, (Table *)o); break;
+      case PAL_TFUNCTION: traverseclosure(g, (Closure *)o); break;
+      case T_PROTO: traverseproto(g, (Proto *)o); break;
+      case PAL_TTHREAD: traversethread(g, (pal_State *)o); break;
+      default: break;
+    }
+  }
+}
+
+static int iscleared(const TValue *v) {
+  return iscollectable(v) && !ttisstring(v) && !(gcvalue(v)->marked & (MARKBIT | FIXEDBIT));
+}
+
+static void clearweak(global_State *g) {
+  for (GCObject *o = g->weak; o != NULL; o = ((Table *)o)->gclist) {
+    Table *t = (Table *)o;
+    int wk = t->weakmode & 1, wv = t->weakmode & 2;
+    if (wv)
+      for (int i = 0; i < t->sizearray; i++)
+        if (iscleared(&t->array[i])) setnilvalue(&t->array[i]);
+    if (!tab_isdummy(t)) {
+      int size = tab_sizenode(t);
+      for (int i = 0; i < size; i++) {
+        Node *n = &t->node[i];
+        if (ttisnil(&n->val)) continue;
+        if ((wk && iscleared(&n->key)) || (wv && iscleared(&n->val))) setnilvalue(&n->val); /* key stays, dead */
+      }
+    }
+  }
+  g->weak = NULL;
+}
+
+static void freeproto(pal_State *L, Proto *p) {
+  mem_freevector(L, p->code, p->sizecode, uint32_t);
+  mem_freevector(L, p->lineinfo, p->sizecode, int);
+  mem_freevector(L, p->k, p->sizek, TValue);
+  mem_freevector(L, p->p, p->sizep, Proto *);
+  mem_freevector(L, p->upvals, p->nups, UpvalDesc);
+  mem_freevector(L, p->upvalnames, p->nups, TString *);
+  mem_free(L, p, sizeof(Proto));
+}
+
+void gc_freeobj(pal_State *L, GCObject *o) {
+  switch (o->tt) {
+    case PAL_TTABLE: tab_free(L, (Table *)o); break;
+    case PAL_TFUNCTION: {
+      Closure *cl = (Closure *)o;
+      if (cl_isC(cl))
+        mem_free(L, o, sizeCclosure(cl->c.nupvalues));
+      else
+        mem_free(L, o, sizeLclosure(cl->l.nupvalues));
+      break;
+    }
+    case T_PROTO: freeproto(L, (Proto *)o); break;
+    case T_UPVAL: mem_free(L, o, sizeof(UpVal)); break;
+    case PAL_TUSERDATA: mem_free(L, o, sizeudata(((Udata *)o)->len)); break;
+    case PAL_TBUFFER: mem_free(L, o, sizebuffer(((Buffer *)o)->len)); break;
+    case PAL_TTHREAD:
+      stack_free(L, (pal_State *)o);
+      mem_free(L, o, sizeof(pal_State));
+      break;
+    default: break;
+  }
+}
+
+static void sweepstrings(pal_State *L) {
+  global_State *g = G(L);
+  for (uint32_t i = 0; i < g->strt_size; i++) {
+    TString **p = &g->strt[i];
+    while (*p != NULL) {
+      TString *ts = *p;
+      if ((ts->marked & (MARKBIT | FIXEDBIT)) || ts->reserved != 0) {
+        ts->marked &= (uint8_t)~MARKBIT;
+        p = &ts->hnext;
+      } else {
+        *p = ts->hnext;
+        str_free(L, ts);
+      }
+    }
+  }
+}
+
+static void sweepobjects(pal_State *L) {
+  global_State *g = G(L);
+  GCObject **p = &g->allgc;
+  while (*p != NULL) {
+    GCObject *o = *p;
+    if (o->marked & (MARKBIT | FIXEDBIT)) {
+      o->marked &= (uint8_t)~MARKBIT;
+      p = &o->gcnext;
+    } else {
+      *p = o->gcnext;
+      gc_freeobj(L, o);
+    }
+  }
+}
+
+void gc_setthreshold(global_State *g) {
+  size_t live = g->totalbytes;
+  size_t th = live > GC_MINSLACK ? live * 2 : live + GC_MINSLACK;
+  if (g->budget != 0) {
+    size_t cap = g->budget > live ? live + (g->budget - live) / 2 : live;
+    if (cap < th) th = cap;
+  }
+  if (th < live + GC_MINGAP) th = live + GC_MINGAP;
+  g->gcthreshold = th;
+}
+
+void gc_fullcollect(pal_State *L) {
+  global_State *g = G(L);
+  g->gray = NULL;
+  g->weak = NULL;
+  /* roots */
+  markobject(g, (GCObject *)g->mainthread);
+  markobject(g, (GCObject *)L);
+  markvalue(g, &g->registry);
+  markobject(g, (GCObject *)g->builtins);
+  for (int i = 0; i < PAL_NUMTYPES; i++) markobject(g, (GCObject *)g->mt[i]);
+  for (int i = 0; i < TM_N; i++) markobject(g, (GCObject *)g->tmname[i]);
+  markobject(g, (GCObject *)g->memerrmsg);
+  propagate(g);
+  clearweak(g);
+  /* dead threads: close their open upvalues (some may be referenced by live closures) before freeing */
+  for (GCObject *o = g->allgc; o != NULL; o = o->gcnext) {
+    if (o->tt == PAL_TTHREAD && !(o->marked & (MARKBIT | FIXEDBIT))) {
+      pal_State *th = (pal_State *)o;
+      if (th->stack != NULL) upval_close(th, th->stack);
+    }
+  }
+  sweepstrings(L);
+  sweepobjects(L);
+  if (g->mainthread != NULL) g->mainthread->marked &= (uint8_t)~MARKBIT; /* (not in allgc) */
+  L->marked &= (uint8_t)~MARKBIT;
+  gc_setthreshold(g);
+}
+
+void gc_checkstep(pal_State *L) {
+  if (G(L)->totalbytes >= G(L)->gcthreshold) gc_fullcollect(L);
+}
+
+void gc_freeall(pal_State *L) {
+  global_State *g = G(L);
+  while (g->allgc != NULL) {
+    GCObject *o = g->allgc;
+    g->allgc = o->gcnext;
+    gc_freeobj(L, o);
+  }
+  for (uint32_t i = 0; i < g->strt_size; i++) {
+    while (g->strt[i] != NULL) {
+      TString *ts = g->strt[i];
+      g->strt[i] = ts->hnext;
+      str_free(L, ts);
+    }
+  }
+  mem_freevector(L, g->strt, g->strt_size, TString *);
+  g->strt = NULL;
+  g->strt_size = 0;
+}

@@ -1,0 +1,66 @@
+/*
+ * lpattern.h - Luau string pattern matcher over byte strings (pure C, no interpreter dependency).
+ *
+ * Used by strlib.c (find/match/gmatch/gsub). Errors never unwind: a failing call returns NULL with
+ * ms->status set to LPAT_ERROR (message in ms->errmsg) or LPAT_ABORT (the fuel callback refused).
+ * A NULL return with ms->status == LPAT_OK simply means "no match".
+ */
+#ifndef LPATTERN_H
+#define LPATTERN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define LPAT_MAXCAPTURES 32
+#define LPAT_MAXDEPTH 200   /* nested matching steps before "pattern too complex" */
+#define LPAT_FUELBATCH 256  /* steps accumulated before the fuel callback is called */
+
+#define LPAT_CAP_UNFINISHED (-1)
+#define LPAT_CAP_POSITION (-2)
+
+#define LPAT_OK 0
+#define LPAT_ERROR 1
+#define LPAT_ABORT 2
+
+/* Called with a number of matching steps; return nonzero to abort matching. */
+typedef int (*lpat_FuelFn)(void *ud, int64_t units);
+
+typedef struct lpat_Capture {
+  const char *init;
+  ptrdiff_t len; /* >= 0, or LPAT_CAP_UNFINISHED / LPAT_CAP_POSITION */
+} lpat_Capture;
+
+typedef struct lpat_State {
+  const char *src, *src_end; /* subject */
+  const char *pat_end;       /* end of the pattern */
+  int depth;                 /* remaining nesting allowance */
+  int level;                 /* captures in use */
+  int status;
+  int64_t steps;             /* steps not yet charged */
+  lpat_FuelFn fuel;
+  void *fuel_ud;
+  char errmsg[64];
+  lpat_Capture cap[LPAT_MAXCAPTURES];
+} lpat_State;
+
+/* Prepare a state for subject s[0..ls) and pattern ending at pat_end. fuel may be NULL. */
+void lpat_init(lpat_State *ms, const char *s, size_t ls, const char *pat_end, lpat_FuelFn fuel, void *ud);
+/* Reset captures and depth before a new match attempt. */
+void lpat_reset(lpat_State *ms);
+/* Try to match the pattern starting at p against the subject at s. Returns the end of the match or NULL. */
+const char *lpat_match(lpat_State *ms, const char *s, const char *p);
+/* Charge the steps not yet charged; returns 0 or nonzero (status becomes LPAT_ABORT). */
+int lpat_flushfuel(lpat_State *ms);
+
+/* Result i (0-based) of a successful match [s, e). With no captures, i == 0 is the whole match.
+   Returns 0 = string (*ptr, *len), 1 = position (*pos, 1-based), -1 = error (status/errmsg set). */
+int lpat_capture(lpat_State *ms, int i, const char *s, const char *e, const char **ptr, size_t *len, size_t *pos);
+/* Number of results a successful match produces (captures, or 1 for the whole match). */
+int lpat_nresults(const lpat_State *ms, int wholeifnone);
+
+/* 1 if the pattern contains none of the special characters ^$*+?.([%- */
+int lpat_nospecials(const char *p, size_t lp);
+/* Plain substring search; returns a pointer into s or NULL. */
+const char *lpat_memfind(const char *s, size_t ls, const char *p, size_t lp);
+
+#endif

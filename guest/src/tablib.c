@@ -1,0 +1,597 @@
+/*
+ * tablib.c - the `table` library (reference §4.5, §3.7, pitfalls §6.2/§6.4).
+ *
+ * Everything is raw (pal_rawgeti/pal_rawseti, length via pal_objlen) except table.find's equality (uses __eq) and
+ * the sort comparisons (pal_lessthan honours __lt; a comparator runs through pal_call). Mutating functions raise
+ * "attempt to modify a readonly table" on frozen tables.
+ *
+ * The sort algorithm is written against an abstract less/swap interface so guest/tests/libs_test.c can test it
+ * on plain C arrays (it defines PAL_LIBS_PURE and includes this file); the pal.h glue follows.
+ */
+#include <limits.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "pal.h"
+
+/* ======================================================================================================
+ * Sorting: quicksort (median of three, Hoare-style partition with bounds checks) with a depth limit that
+ * falls back to heapsort. An inconsistent comparator that makes a partition scan walk off its range is
+ * reported as SORT_INVALID; otherwise a bad comparator just yields some permutation.
+ * ====================================================================================================== */
+typedef struct SortOps {
+  /* 1 if element a < element b, 0 if not, -1 on error (the error is the implementation's business) */
+  int (*less)(void *ud, int64_t a, int64_t b);
+  void (*swap)(void *ud, int64_t a, int64_t b);
+  void *ud;
+} SortOps;
+
+#define SORT_OK 0
+#define SORT_ERR (-1)     /* less() failed */
+#define SORT_INVALID (-2) /* "invalid order function for sorting" */
+
+#define SORT_LESS(o, a, b, r)          \
+  do {                                 \
+    (r) = (o)->less((o)->ud, (a), (b)); \
+    if ((r) < 0) return SORT_ERR;      \
+  } while (0)
+
+static int sort_siftdown(const SortOps *o, int64_t lo, int64_t root, int64_t end) {
+  int r;
+  for (;;) {
+    int64_t child = lo + 2 * (root - lo) + 1;
+    if (child > end) return SORT_OK;
+    if (child + 1 <= end) {
+      SORT_LESS(o, child, child + 1, r);
+      if (r) child++;
+    }
+    SORT_LESS(o, root, child, r);
+    if (!r) return SORT_OK;
+    o->swap(o->ud, root, child);
+    root = child;
+  }
+}
+
+static int sort_heap(const SortOps *o, int64_t lo, int64_t hi) {
+  int64_t n = hi - lo + 1;
+  if (n < 2) return SORT_OK;
+  for (int64_t start = lo + (n - 2) / 2; start >= lo; start--) {
+    int st = sort_siftdown(o, lo, start, hi);
+    if (st != SORT_OK) return st;
+  }
+  for (int64_t end = hi; end > lo; end--) {
+    o->swap(o->ud, lo, end);
+    int st = sort_siftdown(o, lo, lo, end - 1);
+    if (st != SORT_OK) return st;
+  }
+  return SORT_OK;
+}
+
+/* order a[x] <= a[y] <= a[z] with at most three comparisons */
+static int sort_three(const SortOps *o, int64_t x, int64_t y, int64_t z) {
+  int r;
+  SORT_LESS(o, y, x, r);
+  if (r) o->swap(o->ud, x, y);
+  SORT_LESS(o, z, y, r);
+  if (r) {
+    o->swap(o->ud, y, z);
+    SORT_LESS(o, y, x, r);
+    if (r) o->swap(o->ud, x, y);
+  }
+  return SORT_OK;
+}
+
+static int sort_quick(const SortOps *o, int64_t lo, int64_t hi, int depth) {
+  int r;
+  while (hi - lo + 1 > 3) {
+    if (depth-- <= 0) return sort_heap(o, lo, hi);
+    int64_t mid = lo + (hi - lo) / 2;
+    int st = sort_three(o, lo, mid, hi);
+    if (st != SORT_OK) return st;
+    /* a[lo] <= pivot <= a[hi]; park the pivot at hi-1, where it stays during partitioning */
+    int64_t p = hi - 1;
+    o->swap(o->ud, mid, p);
+    int64_t i = lo, j = p;
+    for (;;) {
+      /* a valid order stops at p at the latest (pivot < pivot is false) */
+      for (;;) {
+        SORT_LESS(o, ++i, p, r);
+        if (!r) break;
+        if (i >= p) return SORT_INVALID;
+      }
+      /* a valid order stops at lo at the latest (a[lo] <= pivot) */
+      for (;;) {
+        SORT_LESS(o, p, --j, r);
+        if (!r) break;
+        if (j <= lo) return SORT_INVALID;
+      }
+      if (j <= i) break;
+      o->swap(o->ud, i, j);
+    }
+    if (i != p) o->swap(o->ud, i, p);
+    /* recurse into the smaller side, iterate on the larger one: O(log n) C stack */
+    if (i - lo < hi - i) {
+      st = sort_quick(o, lo, i - 1, depth);
+      lo = i + 1;
+    } else {
+      st = sort_quick(o, i + 1, hi, depth);
+      hi = i - 1;
+    }
+    if (st != SORT_OK) return st;
+  }
+  if (hi - lo + 1 == 3) return sort_three(o, lo, lo + 1, hi);
+  if (hi - lo + 1 == 2) {
+    SORT_LESS(o, hi, lo, r);
+    if (r) o->swap(o->ud, lo, hi);
+  }
+  return SORT_OK;
+}
+
+/* sort elements lo..hi (inclusive) */
+static int sort_range(const SortOps *o, int64_t lo, int64_t hi) {
+  int depth = 0;
+  for (int64_t n = hi - lo + 1; n > 1; n >>= 1) depth += 2;
+  return sort_quick(o, lo, hi, depth);
+}
+
+#ifndef PAL_LIBS_PURE
+
+static int readonly_error(pal_State *L) { return pal_errorf(L, "attempt to modify a readonly table"); }
+
+/* checks that arg is a table (and, if mutating, not frozen); returns 0 with an error pending otherwise */
+static int checktab(pal_State *L, int arg, int mutating) {
+  pal_checktype(L, arg, PAL_TTABLE);
+  if (pal_errpending(L)) return 0;
+  if (mutating && pal_getreadonly(L, arg)) return readonly_error(L), 0;
+  return 1;
+}
+
+static int64_t tlen(pal_State *L, int idx) { return (int64_t)pal_objlen(L, idx); }
+
+/* charge fuel; nonzero = abort pending */
+static int charge(pal_State *L, int64_t units) { return units > 0 && pal_chargefuel(L, units); }
+
+#define FUEL_BATCH 256
+#define TAB_MAXUNPACK 8000
+
+/* ---- insert / remove ---- */
+static int tab_insert(pal_State *L) {
+  if (!checktab(L, 1, 1)) return PAL_ERRSIG;
+  int64_t n = tlen(L, 1);
+  int64_t pos;
+  switch (pal_gettop(L)) {
+    case 2:
+      pos = n + 1;
+      break;
+    case 3:
+      pos = pal_checkinteger(L, 2);
+      if (pal_errpending(L)) return PAL_ERRSIG;
+      if (pos >= 1 && pos <= n) {
+        if (charge(L, n - pos + 1)) return PAL_ERRSIG;
+        for (int64_t k = n; k >= pos; k--) { /* t[k+1] = t[k] */
+          pal_rawgeti(L, 1, k);
+          pal_rawseti(L, 1, k + 1);
+        }
+      }
+      break;
+    default:
+      return pal_errorf(L, "wrong number of arguments to 'insert'");
+  }
+  pal_pushvalue(L, -1);
+  pal_rawseti(L, 1, pos);
+  return 0;
+}
+
+static int tab_remove(pal_State *L) {
+  if (!checktab(L, 1, 1)) return PAL_ERRSIG;
+  int64_t n = tlen(L, 1);
+  int64_t pos = n;
+  if (pal_type(L, 2) > PAL_TNIL) pos = pal_checkinteger(L, 2);
+  if (pal_errpending(L)) return PAL_ERRSIG;
+  if (!(pos >= 1 && pos <= n)) return 0;
+  if (charge(L, n - pos + 1)) return PAL_ERRSIG;
+  pal_rawgeti(L, 1, pos);
+  for (int64_t k = pos; k < n; k++) { /* t[k] = t[k+1] */
+    pal_rawgeti(L, 1, k + 1);
+    pal_rawseti(L, 1, k);
+  }
+  pal_pushnil(L);
+  pal_rawseti(L, 1, n);
+  return 1;
+}
+
+/* ---- concat: two passes (measure, then copy into one scratch buffer): linear in the output size ---- */
+static int concat_piece(pal_State *L, int64_t k, const char **s, size_t *len, char *numbuf) {
+  int t = pal_rawgeti(L, 1, k);
+  if (t == PAL_TSTRING) {
+    *s = pal_tolstring(L, -1, len);
+    return 1;
+  }
+  if (t == PAL_TNUMBER) {
+    *len = (size_t)pal_num2str(numbuf, pal_tonumber(L, -1));
+    *s = numbuf;
+    return 1;
+  }
+  char ib[32];
+  const char *tn = pal_typename(L, t);
+  /* index printed through %s: pal_pushfstring's %d is a C int */
+  int w = 0;
+  uint64_t u = k < 0 ? (uint64_t)0 - (uint64_t)k : (uint64_t)k;
+  char rev[24];
+  do {
+    rev[w++] = (char)('0' + (int)(u % 10));
+    u /= 10;
+  } while (u);
+  int q = 0;
+  if (k < 0) ib[q++] = '-';
+  while (w) ib[q++] = rev[--w];
+  ib[q] = 0;
+  pal_errorf(L, "invalid value (%s) at index %s in table for 'concat'", tn, ib);
+  return 0;
+}
+
+static int tab_concat(pal_State *L) {
+  if (!checktab(L, 1, 0)) return PAL_ERRSIG;
+  size_t lsep = 0;
+  const char *sep = pal_optlstring(L, 2, "", &lsep);
+  int64_t i = pal_optinteger(L, 3, 1);
+  int64_t last = pal_type(L, 4) <= PAL_TNIL ? tlen(L, 1) : (int64_t)pal_checkinteger(L, 4);
+  if (pal_errpending(L)) return PAL_ERRSIG;
+  pal_settop(L, 4);
+  if (i > last) {
+    pal_pushlstring(L, "", 0);
+    return 1;
+  }
+  char numbuf[PAL_NUMBUF];
+  const char *s;
+  size_t len;
+  uint64_t total = 0;
+  for (int64_t k = i;; k++) {
+    if (((k - i) & (FUEL_BATCH - 1)) == FUEL_BATCH - 1 && charge(L, FUEL_BATCH)) return PAL_ERRSIG;
+    if (!concat_piece(L, k, &s, &len, numbuf)) return PAL_ERRSIG;
+    pal_pop(L, 1);
+    total += len;
+    if (k == last) break;
+    total += lsep;
+    if (total > ((uint64_t)1 << 30)) return pal_errorf(L, "string length overflow");
+  }
+  if (total > ((uint64_t)1 << 30)) return pal_errorf(L, "string length overflow");
+  if (charge(L, (int64_t)(total / 32))) return PAL_ERRSIG;
+  if (total == 0) {
+    pal_pushlstring(L, "", 0);
+    return 1;
+  }
+  uint8_t *out = pal_newbuffer(L, (size_t)total); /* scratch at index 5 */
+  if (out == NULL) return PAL_ERRSIG;
+  size_t pos = 0;
+  for (int64_t k = i;; k++) {
+    if (!concat_piece(L, k, &s, &len, numbuf)) return PAL_ERRSIG; /* cannot fail: checked above */
+    memcpy(out + pos, s, len);
+    pos += len;
+    pal_pop(L, 1);
+    if (k == last) break;
+    if (lsep) memcpy(out + pos, sep, lsep);
+    pos += lsep;
+  }
+  pal_pushlstring(L, (const char *)out, (size_t)total);
+  return 1;
+}
+
+/* ---- pack / unpack ---- */
+static int tab_pack(pal_State *L) {
+  int n = pal_gettop(L);
+  if (charge(L, n)) return PAL_ERRSIG;
+  pal_createtable(L, n, 1);
+  for (int i = 1; i <= n; i++) {
+    pal_pushvalue(L, i);
+    pal_rawseti(L, -2, i);
+  }
+  pal_pushnumber(L, (double)n);
+  pal_rawsetfield(L, -2, "n");
+  return 1;
+}
+
+static int tab_unpack(pal_State *L) {
+  if (!checktab(L, 1, 0)) return PAL_ERRSIG;
+  int64_t i = pal_optinteger(L, 2, 1);
+  int64_t e = pal_type(L, 3) <= PAL_TNIL ? tlen(L, 1) : (int64_t)pal_checkinteger(L, 3);
+  if (pal_errpending(L)) return PAL_ERRSIG;
+  if (i > e) return 0;
+  int64_t n = e - i + 1;
+  /* like the reference, results are limited to what one C frame may push (about 8000 values) */
+  if (n >= TAB_MAXUNPACK - pal_gettop(L) || !pal_checkstack(L, (int)n)) {
+    pal_clearerror(L);
+    return pal_errorf(L, "too many results to unpack");
+  }
+  if (charge(L, n)) return PAL_ERRSIG;
+  for (int64_t k = i; k <= e; k++) pal_rawgeti(L, 1, k);
+  return (int)n;
+}
+
+/* ---- create / move / find / clear ---- */
+static int tab_create(pal_State *L) {
+  int n = pal_checkinteger(L, 1);
+  if (pal_errpending(L)) return PAL_ERRSIG;
+  if (n < 0) return pal_argerror(L, 1, "size out of range");
+  if (charge(L, n)) return PAL_ERRSIG;
+  int fill = pal_type(L, 2) > PAL_TNIL;
+  pal_settop(L, 2);
+  pal_createtable(L, n, 0);
+  if (pal_errpending(L)) return PAL_ERRSIG;
+  if (fill) {
+    for (int i = 1; i <= n; i++) {
+      pal_pushvalue(L, 2);
+      pal_rawseti(L, -2, i);
+      if ((i & 4095) == 0 && pal_errpending(L)) return PAL_ERRSIG;
+    }
+  }
+  return 1;
+}
+
+static int tab_move(pal_State *L) {
+  if (!checktab(L, 1, 0)) return PAL_ERRSIG;
+  int64_t f = pal_checkinteger(L, 2);
+  int64_t e = pal_checkinteger(L, 3);
+  int64_t t = pal_checkinteger(L, 4);
+  if (pal_errpending(L)) return PAL_ERRSIG;
+  int tt = pal_type(L, 5) > PAL_TNIL ? 5 : 1;
+  if (!checktab(L, tt, 1)) return PAL_ERRSIG;
+  if (e >= f) {
+    if (!(f > 0 || e < INT_MAX + f)) return pal_argerror(L, 3, "too many elements to move");
+    int64_t n = e - f; /* elements - 1 */
+    if (!(t <= INT_MAX - n)) return pal_argerror(L, 4, "destination wrap around");
+    if (charge(L, n + 1)) return PAL_ERRSIG;
+    if (t > e || t <= f || (tt != 1 && !pal_rawequal(L, 1, tt))) {
+      for (int64_t k = 0; k <= n; k++) {
+        pal_rawgeti(L, 1, f + k);
+        pal_rawseti(L, tt, t + k);
+      }
+    } else {
+      for (int64_t k = n; k >= 0; k--) {
+        pal_rawgeti(L, 1, f + k);
+        pal_rawseti(L, tt, t + k);
+      }
+    }
+  }
+  pal_pushvalue(L, tt);
+  return 1;
+}
+
+static int tab_find(pal_State *L) {
+  if (!checktab(L, 1, 0)) return PAL_ERRSIG;
+  int64_t init = pal_optinteger(L, 3, 1);
+  if (pal_errpending(L)) return PAL_ERRSIG;
+  if (init < 1) return pal_argerror(L, 3, "index out of range");
+  pal_settop(L, 2);
+  for (int64_t i = init;; i++) {
+    if (((i - init) & (FUEL_BATCH - 1)) == FUEL_BATCH - 1 && charge(L, FUEL_BATCH)) return PAL_ERRSIG;
+    if (pal_rawgeti(L, 1, i) == PAL_TNIL) break;
+    int eq = 0;
+    if (pal_equal(L, 2, -1, &eq) != PAL_OK) return PAL_ERRSIG;
+    pal_pop(L, 1);
+    if (eq) {
+      pal_pushnumber(L, (double)i);
+      return 1;
+    }
+  }
+  pal_pushnil(L);
+  return 1;
+}
+
+static int tab_clear(pal_State *L) {
+  if (!checktab(L, 1, 1)) return PAL_ERRSIG;
+  pal_settop(L, 1);
+  int64_t count = 0;
+  pal_pushnil(L);
+  while (pal_next(L, 1)) {
+    pal_pop(L, 1);          /* value */
+    pal_pushvalue(L, -1);   /* key copy */
+    pal_pushnil(L);
+    pal_rawset(L, 1);
+    if (++count == FUEL_BATCH) {
+      count = 0;
+      if (charge(L, FUEL_BATCH)) return PAL_ERRSIG;
+    }
+  }
+  if (pal_errpending(L)) return PAL_ERRSIG;
+  return 0;
+}
+
+/* ---- freeze / isfrozen / clone ---- */
+static int has_protected_mt(pal_State *L, int idx) {
+  if (!pal_getmetatable(L, idx)) return 0;
+  int t = pal_rawgetfield(L, -1, "__metatable");
+  pal_pop(L, 2);
+  return t != PAL_TNIL;
+}
+
+static int tab_freeze(pal_State *L) {
+  if (!checktab(L, 1, 0)) return PAL_ERRSIG;
+  if (pal_getreadonly(L, 1)) return pal_argerror(L, 1, "table is already frozen");
+  if (has_protected_mt(L, 1)) return pal_argerror(L, 1, "table has a protected metatable");
+  pal_setreadonly(L, 1, 1);
+  pal_pushvalue(L, 1);
+  return 1;
+}
+
+static int tab_isfrozen(pal_State *L) {
+  if (!checktab(L, 1, 0)) return PAL_ERRSIG;
+  pal_pushboolean(L, pal_getreadonly(L, 1));
+  return 1;
+}
+
+static int tab_clone(pal_State *L) {
+  if (!checktab(L, 1, 0)) return PAL_ERRSIG;
+  if (has_protected_mt(L, 1)) return pal_argerror(L, 1, "table has a protected metatable");
+  pal_settop(L, 1);
+  int64_t n = tlen(L, 1);
+  pal_createtable(L, n > INT_MAX ? INT_MAX : (int)n, 0); /* 2 */
+  int64_t count = 0;
+  pal_pushnil(L);
+  while (pal_next(L, 1)) { /* key 3, value 4 */
+    pal_pushvalue(L, 3);
+    pal_insert(L, 4); /* key 3, key 4, value 5 */
+    pal_rawset(L, 2);
+    if (++count == FUEL_BATCH) {
+      count = 0;
+      if (charge(L, FUEL_BATCH)) return PAL_ERRSIG;
+    }
+  }
+  if (pal_errpending(L)) return PAL_ERRSIG;
+  if (pal_getmetatable(L, 1)) pal_setmetatable(L, 2);
+  return 1;
+}
+
+/* ---- legacy: maxn foreach foreachi getn ---- */
+static int tab_maxn(pal_State *L) {
+  if (!checktab(L, 1, 0)) return PAL_ERRSIG;
+  pal_settop(L, 1);
+  double max = 0;
+  int64_t count = 0;
+  pal_pushnil(L);
+  while (pal_next(L, 1)) {
+    pal_pop(L, 1);
+    if (pal_type(L, -1) == PAL_TNUMBER) {
+      double v = pal_tonumber(L, -1);
+      if (v > max) max = v;
+    }
+    if (++count == FUEL_BATCH) {
+      count = 0;
+      if (charge(L, FUEL_BATCH)) return PAL_ERRSIG;
+    }
+  }
+  if (pal_errpending(L)) return PAL_ERRSIG;
+  pal_pushnumber(L, max);
+  return 1;
+}
+
+static int tab_foreach(pal_State *L) {
+  if (!checktab(L, 1, 0)) return PAL_ERRSIG;
+  pal_checktype(L, 2, PAL_TFUNCTION);
+  if (pal_errpending(L)) return PAL_ERRSIG;
+  pal_settop(L, 2);
+  pal_pushnil(L);
+  while (pal_next(L, 1)) { /* key 3, value 4 */
+    if (charge(L, 1)) return PAL_ERRSIG;
+    pal_pushvalue(L, 2);
+    pal_pushvalue(L, 3);
+    pal_pushvalue(L, 4);
+    if (pal_call(L, 2, 1) != PAL_OK) return PAL_ERRSIG;
+    if (pal_type(L, -1) != PAL_TNIL) return 1;
+    pal_pop(L, 2); /* result and value: key stays on top */
+  }
+  if (pal_errpending(L)) return PAL_ERRSIG;
+  return 0;
+}
+
+static int tab_foreachi(pal_State *L) {
+  if (!checktab(L, 1, 0)) return PAL_ERRSIG;
+  pal_checktype(L, 2, PAL_TFUNCTION);
+  if (pal_errpending(L)) return PAL_ERRSIG;
+  pal_settop(L, 2);
+  int64_t n = tlen(L, 1);
+  for (int64_t i = 1; i <= n; i++) {
+    if (charge(L, 1)) return PAL_ERRSIG;
+    pal_pushvalue(L, 2);
+    pal_pushnumber(L, (double)i);
+    pal_rawgeti(L, 1, i);
+    if (pal_call(L, 2, 1) != PAL_OK) return PAL_ERRSIG;
+    if (pal_type(L, -1) != PAL_TNIL) return 1;
+    pal_pop(L, 1);
+  }
+  return 0;
+}
+
+static int tab_getn(pal_State *L) {
+  if (!checktab(L, 1, 0)) return PAL_ERRSIG;
+  pal_pushnumber(L, (double)tlen(L, 1));
+  return 1;
+}
+
+/* ---- sort glue: table at 1, comparator (or nil) at 2 ---- */
+typedef struct TabSort {
+  pal_State *L;
+  int hascomp;
+  int64_t n;
+  int64_t pending_fuel;
+} TabSort;
+
+static int tsort_less(void *ud, int64_t a, int64_t b) {
+  TabSort *s = (TabSort *)ud;
+  pal_State *L = s->L;
+  int res = 0, mayrun;
+  if (pal_errpending(L)) return -1; /* e.g. memory error from a swap */
+  if (++s->pending_fuel >= FUEL_BATCH) {
+    s->pending_fuel = 0;
+    if (charge(L, FUEL_BATCH)) return -1;
+  }
+  if (s->hascomp) {
+    pal_pushvalue(L, 2);
+    pal_rawgeti(L, 1, a);
+    pal_rawgeti(L, 1, b);
+    if (pal_call(L, 2, 1) != PAL_OK) return -1;
+    res = pal_toboolean(L, -1);
+    pal_pop(L, 1);
+    mayrun = 1;
+  } else {
+    int ta = pal_rawgeti(L, 1, a);
+    int tb = pal_rawgeti(L, 1, b);
+    if (ta == PAL_TNUMBER && tb == PAL_TNUMBER) { /* fast path, same result as '<' */
+      res = pal_tonumber(L, -2) < pal_tonumber(L, -1);
+      mayrun = 0;
+    } else {
+      if (pal_lessthan(L, -2, -1, &res) != PAL_OK) return -1;
+      mayrun = !(ta == PAL_TSTRING && tb == PAL_TSTRING);
+    }
+    pal_pop(L, 2);
+  }
+  if (mayrun && tlen(L, 1) != s->n) {
+    pal_errorf(L, "table modified during sorting");
+    return -1;
+  }
+  return res ? 1 : 0;
+}
+
+static void tsort_swap(void *ud, int64_t a, int64_t b) {
+  pal_State *L = ((TabSort *)ud)->L;
+  pal_rawgeti(L, 1, a);
+  pal_rawgeti(L, 1, b);
+  pal_rawseti(L, 1, a); /* t[a] = old t[b] */
+  pal_rawseti(L, 1, b); /* t[b] = old t[a] */
+}
+
+static int tab_sort(pal_State *L) {
+  if (!checktab(L, 1, 1)) return PAL_ERRSIG;
+  int hascomp = pal_type(L, 2) > PAL_TNIL;
+  if (hascomp) {
+    pal_checktype(L, 2, PAL_TFUNCTION);
+    if (pal_errpending(L)) return PAL_ERRSIG;
+  }
+  pal_settop(L, 2);
+  if (!pal_checkstack(L, 8)) return PAL_ERRSIG;
+  int64_t n = tlen(L, 1);
+  if (n < 2) return 0;
+  if (charge(L, n)) return PAL_ERRSIG;
+  TabSort ts = {L, hascomp, n, 0};
+  SortOps ops = {tsort_less, tsort_swap, &ts};
+  int st = sort_range(&ops, 1, n);
+  if (st == SORT_INVALID) return pal_errorf(L, "invalid order function for sorting");
+  if (st != SORT_OK || pal_errpending(L)) return PAL_ERRSIG;
+  return 0;
+}
+
+static const pal_Reg tablib[] = {
+    {"concat", tab_concat},   {"insert", tab_insert}, {"remove", tab_remove},     {"sort", tab_sort},
+    {"unpack", tab_unpack},   {"pack", tab_pack},     {"move", tab_move},         {"create", tab_create},
+    {"find", tab_find},       {"clear", tab_clear},   {"freeze", tab_freeze},     {"isfrozen", tab_isfrozen},
+    {"clone", tab_clone},     {"maxn", tab_maxn},     {"foreach", tab_foreach},   {"foreachi", tab_foreachi},
+    {"getn", tab_getn},       {NULL, NULL}};
+
+void pal_open_table(pal_State *L) {
+  pal_register(L, "table", tablib);
+  /* the global `unpack` is the very same function as table.unpack (opened after the base library) */
+  pal_rawgetfield(L, -1, "unpack");
+  pal_rawsetfield(L, PAL_GLOBALSINDEX, "unpack");
+  pal_pop(L, 1);
+}
+#endif /* PAL_LIBS_PURE */

@@ -1,0 +1,1213 @@
+/*
+ * vm.c - the bytecode interpreter (opcodes.h) and the metamethod-aware operations (index, newindex,
+ * arithmetic, comparison, concatenation, length, tostring).
+ *
+ * The loop is stackless: a Luau->Luau call pushes a CallInfo and continues in the same C loop (newframe), a
+ * return pops it. pcall/xpcall called from Luau push a marker frame (see vm.h) and also stay in the loop, so
+ * yields inside protected code work. Errors are pending errors (pal.h): an operation that fails returns a
+ * non-zero status and the loop jumps to vmerror, which unwinds to the nearest marker of this invocation.
+ */
+#include <math.h>
+#include <stdio.h>
+
+#include "host.h"
+#include "vm.h"
+
+static const char *const vm_typenames[PAL_NUMTYPES] = {
+    "nil", "boolean", "userdata", "number", "vector", "string",
+    "table", "function", "userdata", "thread", "buffer", "integer",
+};
+
+static const char *const arithnames[] = {"add", "sub", "mul", "div", "idiv", "mod", "pow", "unm"};
+
+const char *vm_typeof(pal_State *L, const TValue *o) {
+  int tt = ttype(o);
+  if (tt == PAL_TUSERDATA) {
+    Udata *u = uvalue(o);
+    if (u->metatable != NULL && u->tag != PAL_PROXYTAG && G(L)->tmname[TM_TYPE] != NULL) {
+      const TValue *t = tab_getstr(u->metatable, G(L)->tmname[TM_TYPE]);
+      if (ttisstring(t)) return getstr(tsvalue(t));
+    }
+  }
+  if (tt < 0 || tt >= PAL_NUMTYPES) return "?";
+  return vm_typenames[tt];
+}
+
+int vm_tonumber(const TValue *o, double *n) {
+  if (ttisnumber(o)) {
+    *n = nvalue(o);
+    return 1;
+  }
+  if (ttisstring(o)) return pal_str2num(getstr(tsvalue(o)), tsvalue(o)->len, n);
+  return 0;
+}
+
+static int rawequalobj(const TValue *a, const TValue *b) {
+  if (ttype(a) != ttype(b)) return 0;
+  switch (ttype(a)) {
+    case PAL_TNIL: return 1;
+    case PAL_TBOOLEAN: return bvalue(a) == bvalue(b);
+    case PAL_TNUMBER: return nvalue(a) == nvalue(b);
+    case PAL_TLIGHTUSERDATA: return pvalue(a) == pvalue(b);
+    default: return gcvalue(a) == gcvalue(b);
+  }
+}
+
+static int l_strcmp(const TString *a, const TString *b) {
+  size_t la = a->len, lb = b->len;
+  int r = memcmp(getstr(a), getstr(b), la < lb ? la : lb);
+  if (r != 0) return r;
+  return la < lb ? -1 : (la > lb ? 1 : 0);
+}
+
+/* ================= calling metamethods (nested, not yieldable) ================= */
+
+static int isstackptr(pal_State *L, const TValue *p) {
+  uintptr_t s = (uintptr_t)L->stack, e = (uintptr_t)(L->stack + L->stacksize), x = (uintptr_t)p;
+  return x >= s && x < e;
+}
+
+/* call f(args[0..nargs-1]) with nres results stored to res[0..nres-1] (res may be a stack slot) */
+static int callmeta(pal_State *L, const TValue *f, const TValue *args, int nargs, TValue *res, int nres) {
+  TValue tf = *f;
+  TValue targs[4];
+  ptrdiff_t resoff = -1;
+  TValue *func;
+  int status, i;
+  for (i = 0; i < nargs; i++) targs[i] = args[i];
+  if (res != NULL && isstackptr(L, res)) resoff = savestack(L, res);
+  if (!stack_ensure(L, L->top, nargs + 1 + nres)) return L->errstatus;
+  func = L->top;
+  setobj(func, &tf);
+  for (i = 0; i < nargs; i++) setobj(func + 1 + i, &targs[i]);
+  L->top = func + 1 + nargs;
+  status = vm_call(L, func, nres);
+  if (status != PAL_OK) return status;
+  func = L->top - nres;
+  if (resoff >= 0) res = restorestack(L, resoff);
+  for (i = 0; i < nres; i++) setobj(res + i, func + i);
+  L->top = func;
+  return PAL_OK;
+}
+
+int vm_callTMres(pal_State *L, const TValue *f, const TValue *a, const TValue *b, TValue *res) {
+  TValue args[2];
+  args[0] = *a;
+  args[1] = *b;
+  return callmeta(L, f, args, 2, res, 1);
+}
+
+/* ================= errors ================= */
+
+static void keydesc(pal_State *L, const TValue *key, char *buf, size_t size) {
+  if (ttisstring(key) && tsvalue(key)->len <= 64)
+    snprintf(buf, size, "'%s'", getstr(tsvalue(key)));
+  else
+    snprintf(buf, size, "%s", vm_typeof(L, key));
+}
+
+static int indexerror(pal_State *L, const TValue *t, const TValue *key) {
+  char kb[80];
+  keydesc(L, key, kb, sizeof kb);
+  vm_runerror(L, "attempt to index %s with %s", vm_typeof(L, t), kb);
+  return L->errstatus;
+}
+
+static int arerror(pal_State *L, const TValue *a, const TValue *b, TMS op) {
+  const char *ta = vm_typeof(L, a), *tb = vm_typeof(L, b);
+  const char *name = arithnames[op - TM_ADD];
+  if (op == TM_UNM || strcmp(ta, tb) == 0)
+    vm_runerror(L, "attempt to perform arithmetic (%s) on %s", name, ta);
+  else
+    vm_runerror(L, "attempt to perform arithmetic (%s) on %s and %s", name, ta, tb);
+  return L->errstatus;
+}
+
+static int ordererror(pal_State *L, const TValue *a, const TValue *b, const char *op) {
+  vm_runerror(L, "attempt to compare %s %s %s", vm_typeof(L, a), op, vm_typeof(L, b));
+  return L->errstatus;
+}
+
+/* ================= index / newindex ================= */
+
+#define MAXTAGLOOP 100
+
+int vm_gettable(pal_State *L, const TValue *t, const TValue *key, TValue *res) {
+  int loop;
+  for (loop = 0; loop < MAXTAGLOOP; loop++) {
+    const TValue *tm;
+    if (ttistable(t)) {
+      Table *h = hvalue(t);
+      const TValue *v = tab_get(h, key);
+      if (!ttisnil(v)) {
+        setobj(res, v);
+        return PAL_OK;
+      }
+      tm = h->metatable != NULL ? tab_gettm(L, h->metatable, TM_INDEX) : NULL;
+      if (tm == NULL) {
+        setnilvalue(res);
+        return PAL_OK;
+      }
+    } else {
+      tm = obj_gettm(L, t, TM_INDEX);
+      if (tm == NULL) return indexerror(L, t, key);
+    }
+    if (ttisfunction(tm)) return vm_callTMres(L, tm, t, key, res);
+    t = tm;
+  }
+  vm_runerror(L, "'__index' chain too long; possible loop");
+  return L->errstatus;
+}
+
+static int checkkey(pal_State *L, const TValue *key) {
+  if (ttisnil(key)) {
+    vm_runerror(L, "table index is nil");
+    return L->errstatus;
+  }
+  if (ttisnumber(key) && nvalue(key) != nvalue(key)) {
+    vm_runerror(L, "table index is NaN");
+    return L->errstatus;
+  }
+  return PAL_OK;
+}
+
+static int readonlyerror(pal_State *L) {
+  vm_runerror(L, "attempt to modify a readonly table");
+  return L->errstatus;
+}
+
+int vm_settable(pal_State *L, const TValue *t, const TValue *key, const TValue *val) {
+  int loop;
+  for (loop = 0; loop < MAXTAGLOOP; loop++) {
+    const TValue *tm;
+    if (ttistable(t)) {
+      Table *h = hvalue(t);
+      TValue *slot = (TValue *)tab_get(h, key);
+      if (!ttisnil(slot)) {
+        if (h->readonly) return readonlyerror(L);
+        setobj(slot, val);
+        return PAL_OK;
+      }
+      tm = h->metatable != NULL ? tab_gettm(L, h->metatable, TM_NEWINDEX) : NULL;
+      if (tm == NULL) {
+        int st;
+        if (h->readonly) return readonlyerror(L);
+        if ((st = checkkey(L, key)) != PAL_OK) return st;
+        st = tab_set(L, h, key, val);
+        return st != PAL_OK ? (L->errstatus != PAL_OK ? L->errstatus : st) : PAL_OK;
+      }
+    } else {
+      tm = obj_gettm(L, t, TM_NEWINDEX);
+      if (tm == NULL) return indexerror(L, t, key);
+    }
+    if (ttisfunction(tm)) {
+      TValue args[3];
+      args[0] = *t;
+      args[1] = *key;
+      args[2] = *val;
+      return callmeta(L, tm, args, 3, NULL, 0);
+    }
+    t = tm;
+  }
+  vm_runerror(L, "'__newindex' chain too long; possible loop");
+  return L->errstatus;
+}
+
+/* ================= comparisons ================= */
+
+int vm_equalobj(pal_State *L, const TValue *a, const TValue *b, int *res) {
+  const TValue *tm1, *tm2;
+  Table *mt1, *mt2;
+  if (ttype(a) != ttype(b)) {
+    *res = 0;
+    return PAL_OK;
+  }
+  if (!ttistable(a) && !ttisuserdata(a)) {
+    *res = rawequalobj(a, b);
+    return PAL_OK;
+  }
+  mt1 = ttistable(a) ? hvalue(a)->metatable : uvalue(a)->metatable;
+  mt2 = ttistable(b) ? hvalue(b)->metatable : uvalue(b)->metatable;
+  tm1 = mt1 != NULL ? tab_gettm(L, mt1, TM_EQ) : NULL;
+  tm2 = tm1 == NULL ? NULL : (mt2 == mt1 ? tm1 : (mt2 != NULL ? tab_gettm(L, mt2, TM_EQ) : NULL));
+  if (tm1 == NULL || tm2 == NULL || !rawequalobj(tm1, tm2)) {
+    *res = gcvalue(a) == gcvalue(b);
+    return PAL_OK;
+  } else {
+    TValue r;
+    int st = vm_callTMres(L, tm1, a, b, &r);
+    if (st != PAL_OK) return st;
+    *res = !l_isfalse(&r);
+    return PAL_OK;
+  }
+}
+
+/* same-typed operands with raw-equal metamethods for event: call it; 1 = called, 0 = no metamethod */
+static int callordertm(pal_State *L, const TValue *a, const TValue *b, TMS event, int *res, int *status) {
+  const TValue *tm1, *tm2;
+  TValue r;
+  if (ttype(a) != ttype(b)) return 0;
+  tm1 = obj_gettm(L, a, event);
+  if (tm1 == NULL) return 0;
+  tm2 = obj_gettm(L, b, event);
+  if (tm2 == NULL || !rawequalobj(tm1, tm2)) return 0;
+  *status = vm_callTMres(L, tm1, a, b, &r);
+  if (*status == PAL_OK) *res = !l_isfalse(&r);
+  return 1;
+}
+
+int vm_lessthan(pal_State *L, const TValue *a, const TValue *b, int *res) {
+  int st = PAL_OK;
+  if (ttisnumber(a) && ttisnumber(b)) {
+    *res = nvalue(a) < nvalue(b);
+    return PAL_OK;
+  }
+  if (ttisstring(a) && ttisstring(b)) {
+    *res = l_strcmp(tsvalue(a), tsvalue(b)) < 0;
+    return PAL_OK;
+  }
+  if (callordertm(L, a, b, TM_LT, res, &st)) return st;
+  return ordererror(L, a, b, "<");
+}
+
+int vm_lessequal(pal_State *L, const TValue *a, const TValue *b, int *res) {
+  int st = PAL_OK;
+  if (ttisnumber(a) && ttisnumber(b)) {
+    *res = nvalue(a) <= nvalue(b);
+    return PAL_OK;
+  }
+  if (ttisstring(a) && ttisstring(b)) {
+    *res = l_strcmp(tsvalue(a), tsvalue(b)) <= 0;
+    return PAL_OK;
+  }
+  if (callordertm(L, a, b, TM_LE, res, &st)) return st;
+  if (callordertm(L, b, a, TM_LT, res, &st)) { /* a <= b  ==  not (b < a) */
+    if (st == PAL_OK) *res = !*res;
+    return st;
+  }
+  return ordererror(L, a, b, "<=");
+}
+
+/* ================= arithmetic ================= */
+
+static double arithop(double a, double b, TMS op) {
+  switch (op) {
+    case TM_ADD: return a + b;
+    case TM_SUB: return a - b;
+    case TM_MUL: return a * b;
+    case TM_DIV: return a / b;
+    case TM_IDIV: return floor(a / b);
+    case TM_MOD: return a - floor(a / b) * b;
+    case TM_POW: return pow(a, b);
+    case TM_UNM: return -a;
+    default: return 0;
+  }
+}
+
+int vm_arith(pal_State *L, TValue *ra, const TValue *rb, const TValue *rc, TMS op) {
+  double b, c;
+  const TValue *tm;
+  if (vm_tonumber(rb, &b) && vm_tonumber(rc, &c)) {
+    setnvalue(ra, arithop(b, c, op));
+    return PAL_OK;
+  }
+  tm = obj_gettm(L, rb, op);
+  if (tm == NULL) tm = obj_gettm(L, rc, op);
+  if (tm == NULL) return arerror(L, rb, rc, op);
+  return vm_callTMres(L, tm, rb, rc, ra);
+}
+
+/* ================= length ================= */
+
+int vm_len(pal_State *L, const TValue *o, TValue *res) {
+  const TValue *tm;
+  switch (ttype(o)) {
+    case PAL_TSTRING: setnvalue(res, (double)tsvalue(o)->len); return PAL_OK;
+    case PAL_TTABLE: {
+      Table *h = hvalue(o);
+      tm = h->metatable != NULL ? tab_gettm(L, h->metatable, TM_LEN) : NULL;
+      if (tm == NULL) {
+        setnvalue(res, (double)tab_len(h));
+        return PAL_OK;
+      }
+      break;
+    }
+    case PAL_TUSERDATA:
+      tm = obj_gettm(L, o, TM_LEN);
+      if (tm != NULL) break;
+      /* fall through */
+    default:
+      vm_runerror(L, "attempt to get length of a %s value", vm_typeof(L, o));
+      return L->errstatus;
+  }
+  {
+    TValue r;
+    ptrdiff_t roff = isstackptr(L, res) ? savestack(L, res) : -1;
+    int st = vm_callTMres(L, tm, o, &pal_nilobject, &r);
+    if (st != PAL_OK) return st;
+    if (!ttisnumber(&r)) {
+      vm_callererror(L, "'__len' must return a number");
+      return L->errstatus;
+    }
+    if (roff >= 0) res = restorestack(L, roff);
+    setobj(res, &r);
+    return PAL_OK;
+  }
+}
+
+/* ================= concatenation ================= */
+
+#define tostringable(o) (ttisstring(o) || ttisnumber(o))
+
+int vm_concat(pal_State *L, int total, int last) {
+  char small[256];
+  do {
+    TValue *top = L->stack + L->ci->base + last + 1;
+    int n = 2;
+    if (!tostringable(top - 2) || !tostringable(top - 1)) {
+      const TValue *tm = obj_gettm(L, top - 2, TM_CONCAT);
+      int st;
+      if (tm == NULL) tm = obj_gettm(L, top - 1, TM_CONCAT);
+      if (tm == NULL) {
+        vm_runerror(L, "attempt to concatenate %s with %s", vm_typeof(L, top - 2), vm_typeof(L, top - 1));
+        return L->errstatus;
+      }
+      st = vm_callTMres(L, tm, top - 2, top - 1, top - 2);
+      if (st != PAL_OK) return st;
+    } else {
+      /* collect as many string/number operands as possible from the top */
+      size_t tl = 0;
+      char *buf, *p;
+      TString *ts;
+      char nb[PAL_NUMBUF];
+      int j;
+      for (n = 0; n < total && tostringable(top - n - 1); n++) {
+        const TValue *o = top - n - 1;
+        size_t l = ttisstring(o) ? tsvalue(o)->len : (size_t)pal_num2str(nb, nvalue(o));
+        if (l > ((size_t)1 << 30) - tl) {
+          vm_runerror(L, "string length overflow");
+          return L->errstatus;
+        }
+        tl += l;
+      }
+      if (tl >= 4096 && pal_chargefuel(L, (int64_t)(tl / 64))) return L->errstatus;
+      if (tl <= sizeof small)
+        buf = small;
+      else {
+        buf = (char *)mem_alloc(L, tl);
+        if (buf == NULL) return L->errstatus;
+      }
+      p = buf;
+      for (j = n; j > 0; j--) {
+        const TValue *o = top - j;
+        if (ttisstring(o)) {
+          memcpy(p, getstr(tsvalue(o)), tsvalue(o)->len);
+          p += tsvalue(o)->len;
+        } else {
+          int l = pal_num2str(nb, nvalue(o));
+          memcpy(p, nb, (size_t)l);
+          p += l;
+        }
+      }
+      ts = str_new(L, buf, tl);
+      if (buf != small) mem_free(L, buf, tl);
+      if (ts == NULL) return L->errstatus;
+      setsvalue(top - n, ts);
+    }
+    total -= n - 1;
+    last -= n - 1;
+  } while (total > 1);
+  return PAL_OK;
+}
+
+/* ================= tostring ================= */
+
+int vm_tostring(pal_State *L, const TValue *o, TValue *res) {
+  const TValue *tm;
+  if (ttisstring(o)) {
+    setobj(res, o);
+    return PAL_OK;
+  }
+  tm = obj_gettm(L, o, TM_TOSTRING);
+  if (tm != NULL) {
+    TValue arg = *o, r;
+    ptrdiff_t roff = isstackptr(L, res) ? savestack(L, res) : -1;
+    int st = callmeta(L, tm, &arg, 1, &r, 1);
+    if (st != PAL_OK) return st;
+    if (ttisnumber(&r)) {
+      char nb[PAL_NUMBUF];
+      int l = pal_num2str(nb, nvalue(&r));
+      TString *ts = str_new(L, nb, (size_t)l);
+      if (ts == NULL) return L->errstatus;
+      setsvalue(&r, ts);
+    } else if (!ttisstring(&r)) {
+      vm_callererror(L, "'__tostring' must return a string");
+      return L->errstatus;
+    }
+    if (roff >= 0) res = restorestack(L, roff);
+    setobj(res, &r);
+    return PAL_OK;
+  } else {
+    char buf[128];
+    TString *ts;
+    vm_defaulttostring(L, o, buf, sizeof buf);
+    ts = str_new(L, buf, strlen(buf));
+    if (ts == NULL) return L->errstatus;
+    setsvalue(res, ts);
+    return PAL_OK;
+  }
+}
+
+/* ================= fuel and safe points ================= */
+
+int vm_fuel(pal_State *L) {
+  global_State *g = G(L);
+  if (!g->aborting) {
+    int64_t f = pal_host_fuel();
+    if (f > 0) {
+      g->fuel = f;
+      return 0;
+    }
+    g->aborting = 1;
+  }
+  g->fuel = 0;
+  vm_seterrorstr(L, PAL_ERRABORT, "Script execution time limit exceeded");
+  return 1;
+}
+
+int vm_safepoint(pal_State *L) {
+  global_State *g = G(L);
+  if (g->fuel <= 0 && vm_fuel(L)) return L->errstatus != PAL_OK ? L->errstatus : PAL_ERRABORT;
+  if (g->totalbytes >= g->gcthreshold) gc_checkstep(L);
+  return PAL_OK;
+}
+
+int pal_chargefuel(pal_State *L, int64_t units) {
+  global_State *g = G(L);
+  if (units <= 0 && !g->aborting) return 0;
+  g->fuel -= units;
+  if (g->fuel <= 0 || g->aborting) return vm_fuel(L);
+  return 0;
+}
+
+/* one level of "__index is a table" for a string key missing from h (the common method-lookup pattern);
+   NULL when that does not settle the result */
+static const TValue *getstr_viaindex(pal_State *L, Table *h, TString *key) {
+  const TValue *idx = tab_gettm(L, h->metatable, TM_INDEX);
+  if (idx != NULL && ttistable(idx)) {
+    Table *b = hvalue(idx);
+    const TValue *v = tab_getstr(b, key);
+    if (!ttisnil(v) || b->metatable == NULL) return v;
+  }
+  return NULL;
+}
+
+/* ================= the interpreter loop ================= */
+
+#define SAVEPC() (ci->savedpc = pc)
+#define RELOAD() (ci = L->ci, base = L->stack + ci->base)
+#define PROTECT(x)                   \
+  do {                               \
+    SAVEPC();                        \
+    status = (x);                    \
+    RELOAD();                        \
+    if (status != PAL_OK) goto vmerror; \
+  } while (0)
+#define SAFEPOINT()                                                     \
+  do {                                                                  \
+    if (--g->fuel <= 0 || g->totalbytes >= g->gcthreshold) {            \
+      SAVEPC();                                                         \
+      L->top = L->stack + ci->top;                                      \
+      status = vm_safepoint(L);                                         \
+      if (status != PAL_OK) goto vmerror;                               \
+    }                                                                   \
+  } while (0)
+#define GCCHECK()                                                       \
+  do {                                                                  \
+    if (g->totalbytes >= g->gcthreshold) {                              \
+      L->top = L->stack + ci->top;                                      \
+      gc_checkstep(L);                                                  \
+    }                                                                   \
+  } while (0)
+
+#define ARITH_RR(op, tmev)                                             \
+  {                                                                    \
+    TValue *rb = base + GET_B(i), *rc = base + GET_C(i);               \
+    if (ttisnumber(rb) && ttisnumber(rc)) {                            \
+      double nb_ = nvalue(rb), nc_ = nvalue(rc);                       \
+      setnvalue(ra, op(nb_, nc_));                                     \
+    } else                                                             \
+      PROTECT(vm_arith(L, ra, rb, rc, tmev));                          \
+    break;                                                             \
+  }
+#define ARITH_RK(op, tmev)                                             \
+  {                                                                    \
+    TValue *rb = base + GET_B(i);                                      \
+    const TValue *rc = k + GET_C(i);                                   \
+    if (ttisnumber(rb)) {                                              \
+      double nb_ = nvalue(rb), nc_ = nvalue(rc);                       \
+      setnvalue(ra, op(nb_, nc_));                                     \
+    } else                                                             \
+      PROTECT(vm_arith(L, ra, rb, rc, tmev));                          \
+    break;                                                             \
+  }
+#define OPADD(a, b) ((a) + (b))
+#define OPSUB(a, b) ((a) - (b))
+#define OPMUL(a, b) ((a) * (b))
+#define OPDIV(a, b) ((a) / (b))
+#define OPIDIV(a, b) (floor((a) / (b)))
+#define OPMOD(a, b) ((a)-floor((a) / (b)) * (b))
+#define OPPOW(a, b) (pow((a), (b)))
+
+static int forerror(pal_State *L, const TValue *o, const char *what) {
+  vm_runerror(L, "invalid 'for' %s (number expected, got %s)", what, vm_typeof(L, o));
+  return L->errstatus;
+}
+
+static int forprep(pal_State *L, TValue *ra) {
+  double n;
+  if (!ttisnumber(ra)) {
+    if (!vm_tonumber(ra, &n)) return forerror(L, ra, "initial value");
+    setnvalue(ra, n);
+  }
+  if (!ttisnumber(ra + 1)) {
+    if (!vm_tonumber(ra + 1, &n)) return forerror(L, ra + 1, "limit");
+    setnvalue(ra + 1, n);
+  }
+  if (!ttisnumber(ra + 2)) {
+    if (!vm_tonumber(ra + 2, &n)) return forerror(L, ra + 2, "step");
+    setnvalue(ra + 2, n);
+  }
+  return PAL_OK;
+}
+
+/* generic-for setup for non-function generators; returns a status */
+static int tforprep(pal_State *L, TValue *ra) {
+  Table *mt;
+  const TValue *tm;
+  if (ttisfunction(ra)) {
+    Closure *f = clvalue(ra);
+    if (f->c.isC && f->c.f == base_next && ttistable(ra + 1) && ttisnil(ra + 2)) {
+      /* pairs(t): use the builtin traversal (same order as next) */
+      setpvalue(ra, NULL);
+    }
+    return PAL_OK;
+  }
+  if (!ttistable(ra) && !ttisuserdata(ra)) goto bad;
+  mt = ttistable(ra) ? hvalue(ra)->metatable : uvalue(ra)->metatable;
+  tm = mt != NULL ? tab_gettm(L, mt, TM_ITER) : NULL;
+  if (tm != NULL) {
+    TValue obj = *ra;
+    return callmeta(L, tm, &obj, 1, ra, 3);
+  }
+  if (mt != NULL && tab_gettm(L, mt, TM_CALL) != NULL) return PAL_OK;
+  if (ttistable(ra)) {
+    setobj(ra + 1, ra);
+    setpvalue(ra, NULL); /* position 0 */
+    return PAL_OK;
+  }
+bad:
+  vm_runerror(L, "attempt to iterate over a %s value", vm_typeof(L, ra));
+  return L->errstatus;
+}
+
+int vm_execute(pal_State *L, int entry) {
+  global_State *g = G(L);
+  CallInfo *ci;
+  LClosure *cl;
+  const TValue *k;
+  TValue *base;
+  const uint32_t *pc;
+  int status;
+
+newframe:
+  ci = L->ci;
+  cl = &ci_closure(L, ci)->l;
+  k = cl->p->k;
+  base = L->stack + ci->base;
+  pc = ci->savedpc;
+
+  for (;;) {
+    const uint32_t i = *pc++;
+    TValue *ra = base + GET_A(i);
+    switch (GET_OP(i)) {
+      case OP_NOP: break;
+      case OP_MOVE: setobj(ra, base + GET_B(i)); break;
+      case OP_LOADNIL: {
+        int b = GET_B(i);
+        do {
+          setnilvalue(ra++);
+        } while (b-- > 0);
+        break;
+      }
+      case OP_LOADB:
+        setbvalue(ra, GET_B(i));
+        if (GET_C(i)) pc++;
+        break;
+      case OP_LOADN: setnvalue(ra, (double)GET_sBx(i)); break;
+      case OP_LOADK: setobj(ra, k + GET_Bx(i)); break;
+      case OP_GETUPVAL: setobj(ra, cl->upvals[GET_B(i)]->v); break;
+      case OP_SETUPVAL: setobj(cl->upvals[GET_B(i)]->v, ra); break;
+      case OP_GETGLOBAL: {
+        Table *env = cl->env;
+        const TValue *kv = k + GET_Bx(i);
+        if (env != NULL) {
+          const TValue *v = tab_getstr(env, tsvalue(kv));
+          if (!ttisnil(v) || env->metatable == NULL) {
+            setobj(ra, v);
+            break;
+          }
+          { /* sandbox: globals table whose __index is the built-ins table */
+            const TValue *idx = tab_gettm(L, env->metatable, TM_INDEX);
+            if (idx != NULL && ttistable(idx)) {
+              Table *b = hvalue(idx);
+              v = tab_getstr(b, tsvalue(kv));
+              if (!ttisnil(v) || b->metatable == NULL) {
+                setobj(ra, v);
+                break;
+              }
+            }
+          }
+          {
+            TValue ev;
+            sethvalue(&ev, env);
+            PROTECT(vm_gettable(L, &ev, kv, ra));
+          }
+        } else
+          setnilvalue(ra);
+        break;
+      }
+      case OP_SETGLOBAL: {
+        Table *env = cl->env;
+        const TValue *kv = k + GET_Bx(i);
+        TValue ev;
+        if (env == NULL) break;
+        if (!env->readonly) {
+          TValue *slot = (TValue *)tab_getstr(env, tsvalue(kv));
+          if (!ttisnil(slot)) {
+            setobj(slot, ra);
+            break;
+          }
+          if (env->metatable == NULL || tab_gettm(L, env->metatable, TM_NEWINDEX) == NULL) {
+            SAVEPC();
+            if (tab_setstr(L, env, tsvalue(kv), ra) != PAL_OK) goto vmerror;
+            break;
+          }
+        }
+        sethvalue(&ev, env);
+        PROTECT(vm_settable(L, &ev, kv, ra));
+        break;
+      }
+      case OP_GETTABLE: {
+        TValue *rb = base + GET_B(i), *rc = base + GET_C(i);
+        if (ttistable(rb)) {
+          Table *h = hvalue(rb);
+          const TValue *v;
+          if (ttisnumber(rc)) {
+            double d = nvalue(rc);
+            if (d >= 1.0 && d <= (double)h->sizearray && (double)(int)d == d)
+              v = &h->array[(int)d - 1];
+            else
+              v = tab_getnum(h, d);
+          } else
+            v = tab_get(h, rc);
+          if (!ttisnil(v) || h->metatable == NULL) {
+            setobj(ra, v);
+            break;
+          }
+        }
+        PROTECT(vm_gettable(L, rb, rc, ra));
+        break;
+      }
+      case OP_GETFIELD: {
+        TValue *rb = base + GET_B(i);
+        const TValue *kc = k + GET_C(i);
+        if (ttistable(rb)) {
+          Table *h = hvalue(rb);
+          const TValue *v = tab_getstr(h, tsvalue(kc));
+          if (!ttisnil(v) || h->metatable == NULL || (v = getstr_viaindex(L, h, tsvalue(kc))) != NULL) {
+            setobj(ra, v);
+            break;
+          }
+        }
+        PROTECT(vm_gettable(L, rb, kc, ra));
+        break;
+      }
+      case OP_GETINDEX: {
+        TValue *rb = base + GET_B(i);
+        int c = GET_C(i);
+        TValue key;
+        if (ttistable(rb)) {
+          Table *h = hvalue(rb);
+          const TValue *v = c < h->sizearray ? &h->array[c] : tab_getint(h, c + 1);
+          if (!ttisnil(v) || h->metatable == NULL) {
+            setobj(ra, v);
+            break;
+          }
+        }
+        setnvalue(&key, (double)(c + 1));
+        PROTECT(vm_gettable(L, rb, &key, ra));
+        break;
+      }
+      case OP_SETTABLE: {
+        TValue *rb = base + GET_B(i), *rc = base + GET_C(i);
+        if (ttistable(rb) && !hvalue(rb)->readonly) {
+          Table *h = hvalue(rb);
+          TValue *slot;
+          if (ttisnumber(rc)) {
+            double d = nvalue(rc);
+            if (d >= 1.0 && d <= (double)h->sizearray && (double)(int)d == d)
+              slot = &h->array[(int)d - 1];
+            else
+              slot = (TValue *)tab_getnum(h, d);
+          } else
+            slot = (TValue *)tab_get(h, rc);
+          if (!ttisnil(slot)) {
+            setobj(slot, ra);
+            break;
+          }
+          if (h->metatable == NULL && !ttisnil(rc) && !(ttisnumber(rc) && nvalue(rc) != nvalue(rc))) {
+            /* new key in a plain table (e.g. an append): store directly */
+            SAVEPC();
+            if (tab_set(L, h, rc, ra) != PAL_OK) goto vmerror;
+            break;
+          }
+        }
+        PROTECT(vm_settable(L, rb, rc, ra));
+        break;
+      }
+      case OP_SETFIELD: {
+        TValue *rb = base + GET_B(i);
+        const TValue *kc = k + GET_C(i);
+        if (ttistable(rb) && !hvalue(rb)->readonly) {
+          Table *h = hvalue(rb);
+          TValue *slot = (TValue *)tab_getstr(h, tsvalue(kc));
+          if (!ttisnil(slot)) {
+            setobj(slot, ra);
+            break;
+          }
+          if (h->metatable == NULL) {
+            SAVEPC();
+            if (tab_setstr(L, h, tsvalue(kc), ra) != PAL_OK) goto vmerror;
+            break;
+          }
+        }
+        PROTECT(vm_settable(L, rb, kc, ra));
+        break;
+      }
+      case OP_SETINDEX: {
+        TValue *rb = base + GET_B(i);
+        int c = GET_C(i);
+        TValue key;
+        if (ttistable(rb) && !hvalue(rb)->readonly) {
+          Table *h = hvalue(rb);
+          if (c < h->sizearray && !ttisnil(&h->array[c])) {
+            setobj(&h->array[c], ra);
+            break;
+          }
+          if (h->metatable == NULL) {
+            SAVEPC();
+            if (tab_setint(L, h, c + 1, ra) != PAL_OK) goto vmerror;
+            break;
+          }
+        }
+        setnvalue(&key, (double)(c + 1));
+        PROTECT(vm_settable(L, rb, &key, ra));
+        break;
+      }
+      case OP_NEWTABLE: {
+        Table *t;
+        SAVEPC();
+        t = tab_new(L, GET_B(i), GET_C(i));
+        if (t == NULL) goto vmerror;
+        sethvalue(ra, t);
+        GCCHECK();
+        break;
+      }
+      case OP_SELF: {
+        TValue obj = base[GET_B(i)];
+        const TValue *kc = k + GET_C(i);
+        setobj(ra + 1, &obj);
+        if (ttistable(&obj)) {
+          Table *h = hvalue(&obj);
+          const TValue *v = tab_getstr(h, tsvalue(kc));
+          if (!ttisnil(v) || (h->metatable != NULL && (v = getstr_viaindex(L, h, tsvalue(kc))) != NULL &&
+                              !ttisnil(v))) {
+            setobj(ra, v);
+            break;
+          }
+        } else if (ttisstring(&obj) && g->mt[PAL_TSTRING] != NULL) {
+          const TValue *idx = tab_gettm(L, g->mt[PAL_TSTRING], TM_INDEX);
+          if (idx != NULL && ttistable(idx)) {
+            const TValue *v = tab_getstr(hvalue(idx), tsvalue(kc));
+            if (!ttisnil(v)) {
+              setobj(ra, v);
+              break;
+            }
+          }
+        }
+        PROTECT(vm_gettable(L, &obj, kc, ra));
+        ra = base + GET_A(i);
+        if (ttisnil(ra) && (ttistable(&obj) || ttisstring(&obj) || ttisuserdata(&obj))) {
+          vm_runerror(L, "attempt to call missing method '%s' of %s", getstr(tsvalue(kc)), vm_typeof(L, &obj));
+          goto vmerror;
+        }
+        break;
+      }
+      case OP_ADD: ARITH_RR(OPADD, TM_ADD)
+      case OP_SUB: ARITH_RR(OPSUB, TM_SUB)
+      case OP_MUL: ARITH_RR(OPMUL, TM_MUL)
+      case OP_DIV: ARITH_RR(OPDIV, TM_DIV)
+      case OP_IDIV: ARITH_RR(OPIDIV, TM_IDIV)
+      case OP_MOD: ARITH_RR(OPMOD, TM_MOD)
+      case OP_POW: ARITH_RR(OPPOW, TM_POW)
+      case OP_ADDK: ARITH_RK(OPADD, TM_ADD)
+      case OP_SUBK: ARITH_RK(OPSUB, TM_SUB)
+      case OP_MULK: ARITH_RK(OPMUL, TM_MUL)
+      case OP_DIVK: ARITH_RK(OPDIV, TM_DIV)
+      case OP_IDIVK: ARITH_RK(OPIDIV, TM_IDIV)
+      case OP_MODK: ARITH_RK(OPMOD, TM_MOD)
+      case OP_POWK: ARITH_RK(OPPOW, TM_POW)
+      case OP_UNM: {
+        TValue *rb = base + GET_B(i);
+        if (ttisnumber(rb)) {
+          setnvalue(ra, -nvalue(rb));
+        } else
+          PROTECT(vm_arith(L, ra, rb, rb, TM_UNM));
+        break;
+      }
+      case OP_NOT: {
+        TValue *rb = base + GET_B(i);
+        int r = l_isfalse(rb);
+        setbvalue(ra, r);
+        break;
+      }
+      case OP_LEN: {
+        TValue *rb = base + GET_B(i);
+        if (ttisstring(rb)) {
+          setnvalue(ra, (double)tsvalue(rb)->len);
+        } else if (ttistable(rb) && (hvalue(rb)->metatable == NULL ||
+                                     tab_gettm(L, hvalue(rb)->metatable, TM_LEN) == NULL)) {
+          setnvalue(ra, (double)tab_len(hvalue(rb)));
+        } else
+          PROTECT(vm_len(L, rb, ra));
+        break;
+      }
+      case OP_CONCAT: {
+        int b = GET_B(i), c = GET_C(i);
+        SAVEPC();
+        L->top = L->stack + ci->top;
+        status = vm_concat(L, c - b + 1, c);
+        RELOAD();
+        if (status != PAL_OK) goto vmerror;
+        setobj(base + GET_A(i), base + b);
+        GCCHECK();
+        break;
+      }
+      case OP_JMP: {
+        int sj = GET_sJ(i);
+        pc += sj;
+        if (sj < 0) SAFEPOINT();
+        break;
+      }
+      case OP_EQ: {
+        TValue *rb = base + GET_B(i);
+        int res;
+        if (ttype(ra) != ttype(rb))
+          res = 0;
+        else if (ttisnumber(ra))
+          res = nvalue(ra) == nvalue(rb);
+        else if (ttistable(ra) || ttisuserdata(ra))
+          PROTECT(vm_equalobj(L, ra, rb, &res));
+        else
+          res = rawequalobj(ra, rb);
+        if (res != (GET_C(i) != 0)) pc++;
+        break;
+      }
+      case OP_LT: {
+        TValue *rb = base + GET_B(i);
+        int res;
+        if (ttisnumber(ra) && ttisnumber(rb))
+          res = nvalue(ra) < nvalue(rb);
+        else
+          PROTECT(vm_lessthan(L, ra, rb, &res));
+        if (res != (GET_C(i) != 0)) pc++;
+        break;
+      }
+      case OP_LE: {
+        TValue *rb = base + GET_B(i);
+        int res;
+        if (ttisnumber(ra) && ttisnumber(rb))
+          res = nvalue(ra) <= nvalue(rb);
+        else
+          PROTECT(vm_lessequal(L, ra, rb, &res));
+        if (res != (GET_C(i) != 0)) pc++;
+        break;
+      }
+      case OP_EQK: {
+        const TValue *kb = k + GET_B(i);
+        int res = rawequalobj(ra, kb);
+        if (res != (GET_C(i) != 0)) pc++;
+        break;
+      }
+      case OP_TEST:
+        if (!l_isfalse(ra) != (GET_C(i) != 0)) pc++;
+        break;
+      case OP_TESTSET: {
+        TValue *rb = base + GET_B(i);
+        if (!l_isfalse(rb) == (GET_C(i) != 0))
+          setobj(ra, rb);
+        else
+          pc++;
+        break;
+      }
+      case OP_CALL: {
+        int b = GET_B(i), nresults = GET_C(i) - 1;
+        if (b != 0) L->top = ra + b;
+        SAVEPC();
+        if (--g->fuel <= 0) { /* (GC: Luau calls allocate nothing collectable; C calls are checked after) */
+          TValue *top = L->top;
+          if (top < L->stack + ci->top) L->top = L->stack + ci->top;
+          status = vm_safepoint(L);
+          L->top = top;
+          if (status != PAL_OK) goto vmerror;
+        }
+        if (ttisfunction(ra) && !clvalue(ra)->c.isC) {
+          /* fast path: Luau -> Luau call, fixed parameters, enough stack and frames */
+          Proto *np = clvalue(ra)->l.p;
+          if (!np->is_vararg && ra + 1 + np->maxstacksize + EXTRA_STACK <= L->stack + L->stacksize &&
+              ci + 1 < L->base_ci + L->size_ci) {
+            CallInfo *nci = ci + 1;
+            TValue *nbase = ra + 1;
+            int j;
+            for (j = (int)(L->top - nbase); j < np->numparams; j++) setnilvalue(nbase + j);
+            nci->func = ra - L->stack;
+            nci->base = nci->func + 1;
+            nci->top = nci->base + np->maxstacksize;
+            nci->savedpc = np->code;
+            nci->nresults = nresults;
+            nci->flags = CIST_LUA;
+            nci->extra = 0;
+            L->ci = nci;
+            L->top = L->stack + nci->top;
+            ci = nci;
+            cl = &clvalue(ra)->l;
+            k = np->k;
+            base = nbase;
+            pc = np->code;
+            break;
+          }
+        }
+        status = vm_precall(L, ra, nresults, 1);
+        if (status == PCR_LUA) goto newframe;
+        if (status == PAL_OK) {
+          if (L->ci->flags & CIST_MARKER) nresults = vm_finishframes(L, nresults);
+          RELOAD();
+          if (nresults != PAL_MULTRET) L->top = L->stack + ci->top;
+          if (g->totalbytes >= g->gcthreshold) gc_checkstep(L); /* live values are below L->top */
+          break;
+        }
+        if (status == PAL_YIELD) return PAL_YIELD;
+        goto vmerror;
+      }
+      case OP_RETURN: {
+        int b = GET_B(i);
+        int n = b != 0 ? b - 1 : (int)(L->top - ra);
+        int wanted = ci->nresults;
+        int fresh = ci->flags & CIST_FRESH;
+        if (L->openupval != NULL && L->openupval->v >= base) upval_close(L, base);
+        if (!fresh && wanted != PAL_MULTRET && (ci[-1].flags & CIST_LUA)) {
+          /* fast path: return to a Luau caller expecting a fixed number of results */
+          TValue *res = L->stack + ci->func;
+          int j;
+          for (j = 0; j < n && j < wanted; j++) setobj(res + j, ra + j);
+          for (; j < wanted; j++) setnilvalue(res + j);
+          ci--;
+          L->ci = ci;
+          L->top = L->stack + ci->top;
+          cl = &ci_closure(L, ci)->l;
+          k = cl->p->k;
+          base = L->stack + ci->base;
+          pc = ci->savedpc;
+          break;
+        }
+        vm_poscall(L, ci, ra, n);
+        if (fresh) return PAL_OK;
+        if (L->ci->flags & CIST_MARKER) wanted = vm_finishframes(L, wanted);
+        if (ci_index(L, L->ci) < entry) return PAL_OK;
+        if (wanted != PAL_MULTRET) L->top = L->stack + L->ci->top;
+        goto newframe;
+      }
+      case OP_FORPREP: {
+        double st, idx, lim;
+        if (!ttisnumber(ra) || !ttisnumber(ra + 1) || !ttisnumber(ra + 2)) {
+          SAVEPC();
+          if ((status = forprep(L, ra)) != PAL_OK) goto vmerror;
+        }
+        st = nvalue(ra + 2);
+        idx = nvalue(ra);
+        lim = nvalue(ra + 1);
+        if (st > 0 ? !(idx <= lim) : !(lim <= idx))
+          pc += GET_sBx(i);
+        else
+          setnvalue(ra + 3, idx);
+        break;
+      }
+      case OP_FORLOOP: {
+        double st = nvalue(ra + 2);
+        double idx = nvalue(ra) + st;
+        double lim = nvalue(ra + 1);
+        setnvalue(ra, idx);
+        if (st > 0 ? idx <= lim : lim <= idx) {
+          setnvalue(ra + 3, idx);
+          pc += GET_sBx(i);
+          SAFEPOINT();
+        }
+        break;
+      }
+      case OP_TFORPREP: {
+        if (!ttisfunction(ra) || (clvalue(ra)->c.isC && clvalue(ra)->c.f == base_next)) {
+          PROTECT(tforprep(L, ra));
+        }
+        pc += GET_sBx(i);
+        break;
+      }
+      case OP_TFORCALL: {
+        int c = GET_C(i), j;
+        if (ttislightuserdata(ra)) { /* builtin traversal: R[A] = position, R[A+1] = table */
+          int pos;
+          TValue key, val;
+          if (!ttistable(ra + 1)) {
+            SAVEPC();
+            vm_runerror(L, "attempt to call a userdata value");
+            goto vmerror;
+          }
+          pos = tab_nextpos(hvalue(ra + 1), (int)(uintptr_t)pvalue(ra), &key, &val);
+          if (pos == 0) {
+            for (j = 0; j < c; j++) setnilvalue(ra + 3 + j);
+          } else {
+            setpvalue(ra, (void *)(uintptr_t)pos);
+            setobj(ra + 3, &key);
+            if (c >= 2) setobj(ra + 4, &val);
+            for (j = 2; j < c; j++) setnilvalue(ra + 3 + j);
+          }
+          break;
+        }
+        if (ttisfunction(ra) && clvalue(ra)->c.isC && clvalue(ra)->c.f == base_inext && ttistable(ra + 1) &&
+            ttisnumber(ra + 2)) { /* ipairs fast path (raw) */
+          double n = nvalue(ra + 2) + 1;
+          const TValue *v = tab_getnum(hvalue(ra + 1), n);
+          if (ttisnil(v)) {
+            for (j = 0; j < c; j++) setnilvalue(ra + 3 + j);
+          } else {
+            setnvalue(ra + 3, n);
+            if (c >= 2) setobj(ra + 4, v);
+            for (j = 2; j < c; j++) setnilvalue(ra + 3 + j);
+          }
+          break;
+        }
+        setobj(ra + 3, ra);
+        setobj(ra + 4, ra + 1);
+        setobj(ra + 5, ra + 2);
+        L->top = ra + 6;
+        SAVEPC();
+        if (--g->fuel <= 0 || g->totalbytes >= g->gcthreshold) {
+          L->top = L->stack + ci->top;
+          status = vm_safepoint(L);
+          L->top = base + GET_A(i) + 6;
+          if (status != PAL_OK) goto vmerror;
+        }
+        {
+          int nresults = c;
+          status = vm_precall(L, base + GET_A(i) + 3, nresults, 1);
+          if (status == PCR_LUA) goto newframe;
+          if (status == PAL_OK) {
+            if (L->ci->flags & CIST_MARKER) vm_finishframes(L, nresults);
+            RELOAD();
+            L->top = L->stack + ci->top;
+            break;
+          }
+          if (status == PAL_YIELD) return PAL_YIELD;
+          goto vmerror;
+        }
+      }
+      case OP_TFORLOOP:
+        if (!ttisnil(ra + 3)) {
+          setobj(ra + 2, ra + 3);
+          pc += GET_sBx(i);
+          SAFEPOINT();
+        }
+        break;
+      case OP_SETLIST: {
+        int n = GET_B(i) != 0 ? GET_B(i) - 1 : (int)(L->top - ra - 1);
+        int64_t s = (int64_t)*pc++;
+        Table *h = hvalue(ra);
+        int j;
+        SAVEPC();
+        for (j = 1; j <= n; j++) {
+          int64_t idx = s + j - 1;
+          if (idx <= h->sizearray)
+            setobj(&h->array[idx - 1], ra + j);
+          else if (tab_setint(L, h, idx, ra + j) != PAL_OK)
+            goto vmerror;
+        }
+        if (GET_B(i) == 0) L->top = L->stack + ci->top;
+        break;
+      }
+      case OP_CLOSURE: {
+        Proto *np = cl->p->p[GET_Bx(i)];
+        LClosure *ncl;
+        int j;
+        SAVEPC();
+        ncl = closure_newL(L, np, cl->env);
+        if (ncl == NULL) goto vmerror;
+        for (j = 0; j < np->nups; j++) {
+          const UpvalDesc *d = &np->upvals[j];
+          if (d->instack) {
+            UpVal *uv = upval_find(L, base + d->idx);
+            if (uv == NULL) goto vmerror; /* the half-built closure is unreachable garbage */
+            ncl->upvals[j] = uv;
+          } else
+            ncl->upvals[j] = cl->upvals[d->idx];
+        }
+        setclvalue(ra, ncl);
+        GCCHECK();
+        break;
+      }
+      case OP_CLOSE:
+        if (L->openupval != NULL && L->openupval->v >= ra) upval_close(L, ra);
+        break;
+      case OP_VARARG: {
+        int b = GET_B(i);
+        int nvar = (int)ci->extra;
+        int j;
+        if (b == 0) {
+          SAVEPC();
+          if (!stack_ensure(L, ra, nvar)) goto vmerror;
+          RELOAD();
+          ra = base + GET_A(i);
+          for (j = 0; j < nvar; j++) setobj(ra + j, base - nvar + j);
+          L->top = ra + nvar;
+        } else {
+          for (j = 0; j < b - 1; j++) {
+            if (j < nvar)
+              setobj(ra + j, base - nvar + j);
+            else
+              setnilvalue(ra + j);
+          }
+        }
+        break;
+      }
+      default:
+        SAVEPC();
+        vm_runerror(L, "invalid opcode %d", (int)GET_OP(i));
+        goto vmerror;
+    }
+  }
+
+vmerror:
+  status = vm_handleerror(L, entry);
+  if (status != PAL_OK) return status;
+  if (ci_index(L, L->ci) < entry) return PAL_OK;
+  goto newframe;
+}

@@ -1,0 +1,91 @@
+/*
+ * vm.h - private header of the execution layer (vm.c call.c error.c baselib.c corolib.c init.c).
+ *
+ * Frames: L->base_ci[0] is the thread's C level (func = slot 0, base = 1). Every other CallInfo is one of
+ *   - a Luau frame (CIST_LUA): base = first register, top = base + maxstacksize, savedpc = next instruction,
+ *     extra = number of varargs stored just below base;
+ *   - a C frame (CIST_C): base = first argument, top = space granted to the C function;
+ *   - a protected-call marker (CIST_PCALL / CIST_XPCALL): pcall/xpcall called from Luau code, handled inside the
+ *     VM loop (no C recursion). func = the pcall/xpcall slot; the protected function sits at func+1 (pcall) or
+ *     func+2 (xpcall, whose handler is kept at func+1) and is called with PAL_MULTRET.
+ * CIST_FRESH marks the first frame of a nested VM-loop invocation (vm_call): when it returns, the invocation ends.
+ * A coroutine's invocation (pal_resume) runs frames from index 1 and ends when index 0 is reached again.
+ *
+ * GC invariant (gc.c marks each thread's stack only below its top): at every safe point, and whenever control
+ * leaves the loop (C calls, metamethods, yields), every live value of every frame is below L->top. While a Luau
+ * frame runs, L->top == ci->top except between a multret producer (CALL/VARARG with open results) and its
+ * consumer (CALL/RETURN/SETLIST with B == 0), where it marks the end of the open values.
+ *
+ * Errors: vm_handleerror unwinds to the nearest marker of the current invocation (PAL_ERRABORT is never caught),
+ * calling an xpcall handler first. A coroutine that dies by error keeps its frames (for tracebacks) until
+ * pal_resetthread or the collector.
+ */
+#ifndef PAL_VM_H
+#define PAL_VM_H
+
+#include "object.h"
+#include "opcodes.h"
+
+#define CIST_LUA 0x01
+#define CIST_C 0x02
+#define CIST_PCALL 0x04
+#define CIST_XPCALL 0x08
+#define CIST_FRESH 0x10
+#define CIST_MARKER (CIST_PCALL | CIST_XPCALL)
+
+/* L->costate values */
+#define COS_IDLE 0    /* not started, suspended, or a thread used directly by the embedder */
+#define COS_RUNNING 1
+#define COS_NORMAL 2  /* resumed another coroutine */
+#define COS_DEAD 3
+
+/* tag of the userdata made by newproxy (typeof ignores their __type) */
+#define PAL_PROXYTAG 255
+
+#define savestack(L, p) ((ptrdiff_t)((p) - (L)->stack))
+#define restorestack(L, n) ((L)->stack + (n))
+#define ci_index(L, c) ((int)((c) - (L)->base_ci))
+#define ci_isLua(c) (((c)->flags & CIST_LUA) != 0)
+#define ci_closure(L, c) clvalue((L)->stack + (c)->func)
+
+#define EXTRA_STACK 8 /* slots always available above a frame's top (metamethod calls push up to 4 values) */
+
+/* results of vm_precall (besides PAL_OK / PAL_YIELD / error statuses) */
+#define PCR_LUA (-10) /* a Luau frame was pushed: run it */
+
+/* call.c */
+CallInfo *ci_push(pal_State *L);            /* NULL (error pending) on failure; may move base_ci */
+int stack_ensure(pal_State *L, TValue *from, int n); /* n free slots from `from` (pointer may be stale after) */
+int vm_precall(pal_State *L, TValue *func, int nresults, int inloop);
+void vm_poscall(pal_State *L, CallInfo *ci, TValue *firstres, int n);
+int vm_finishframes(pal_State *L, int wanted); /* after a return into L->ci: finish pcall markers; returns the
+                                                  nresults wanted by the frame that finally returned */
+int vm_execute(pal_State *L, int entry);  /* vm.c */
+int vm_handleerror(pal_State *L, int entry); /* call.c: 0 = caught (continue in L->ci), else status to return */
+void vm_clearerror(pal_State *L);
+int vm_pcallC(pal_State *L); /* body of pcall/xpcall when called from C */
+void vm_callhandler(pal_State *L, int midx); /* xpcall: replace the pending error by the handler's result */
+
+/* vm.c */
+const char *vm_typeof(pal_State *L, const TValue *o);
+int vm_tonumber(const TValue *o, double *n);
+int vm_len(pal_State *L, const TValue *o, TValue *res);
+int vm_callTMres(pal_State *L, const TValue *f, const TValue *a, const TValue *b, TValue *res);
+int vm_safepoint(pal_State *L); /* fuel + GC at a safe point (L->top set by the caller); status */
+
+/* error.c */
+int vm_currentline(pal_State *L, CallInfo *ci);
+/* "chunkid:line: " of the Luau frame ci (empty when ci is not a Luau frame). buf >= 300 bytes. */
+void vm_where(pal_State *L, CallInfo *ci, char *buf, size_t size);
+CallInfo *vm_level(pal_State *L, int level); /* frame at level (0 = running), NULL if none */
+int vm_callererror(pal_State *L, const char *msg); /* prefix: running Luau frame, or the C function's caller */
+int vm_seterrorstr(pal_State *L, int status, const char *msg); /* returns PAL_ERRSIG */
+void vm_defaulttostring(pal_State *L, const TValue *o, char *buf, size_t size);
+
+/* baselib.c: builtins the VM recognises */
+int base_pcall(pal_State *L);
+int base_xpcall(pal_State *L);
+int base_next(pal_State *L);
+int base_inext(pal_State *L);
+
+#endif

@@ -1,0 +1,46 @@
+package guildvm
+
+import (
+	"github.com/tetratelabs/wazero/experimental"
+)
+
+// linearMemory is the memory behind one guild's wasm instance. It is created by wazero through the
+// experimental.MemoryAllocator of that instance and enforces the instance's own page ceiling: Reallocate
+// beyond the ceiling returns nil, which makes memory.grow return -1 inside the guest (wasi-libc's malloc then
+// returns NULL and the interpreter raises "not enough memory").
+type linearMemory interface {
+	experimental.LinearMemory
+	// ceiling is the largest size in bytes this memory may reach.
+	ceiling() uint64
+}
+
+// sliceMemory is the portable fallback: a Go slice grown on demand, restored by copying the image.
+type sliceMemory struct {
+	buf []byte
+	max uint64
+}
+
+func (m *sliceMemory) Reallocate(size uint64) []byte {
+	if size > m.max {
+		return nil
+	}
+	if size <= uint64(cap(m.buf)) {
+		m.buf = m.buf[:size]
+		return m.buf
+	}
+	c := uint64(cap(m.buf)) * 2
+	if c < size {
+		c = size
+	}
+	if c > m.max {
+		c = m.max
+	}
+	nb := make([]byte, size, c)
+	copy(nb, m.buf)
+	m.buf = nb
+	return nb
+}
+
+func (m *sliceMemory) Free() { m.buf = nil }
+
+func (m *sliceMemory) ceiling() uint64 { return m.max }

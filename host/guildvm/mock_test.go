@@ -1,0 +1,197 @@
+package guildvm
+
+import (
+	"context"
+	"errors"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/palisade-bot/palisade/abi"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+)
+
+// Tests of the host machinery against testdata/mock.wasm (testdata/mockguest/mock.c): a guest that implements
+// the ABI's event protocol with commands instead of an interpreter.
+
+func mockWasm(t testing.TB) []byte {
+	b, err := os.ReadFile("testdata/mock.wasm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func newMockHost(t testing.TB, mod func(*Config)) (*Host, *prometheus.Registry) {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	cfg := Config{
+		Wasm:         mockWasm(t),
+		Registerer:   reg,
+		EventTimeout: 200 * time.Millisecond,
+		Ops: map[string]Op{
+			"test.sync": {Handler: func(ctx context.Context, g uint64, arg abi.Value) (abi.Value, error) {
+				return abi.MapOf("guild", int64(g), "arg", arg), nil
+			}},
+			"test.async": {Async: true, Handler: func(ctx context.Context, g uint64, arg abi.Value) (abi.Value, error) {
+				if s, ok := arg.(string); ok && strings.HasPrefix(s, "sleep") {
+					time.Sleep(50 * time.Millisecond)
+				}
+				if s, ok := arg.(string); ok && s == "fail" {
+					return nil, errors.New("discord said no")
+				}
+				return arg, nil
+			}},
+		},
+	}
+	if mod != nil {
+		mod(&cfg)
+	}
+	h, err := New(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close(context.Background()) })
+	return h, reg
+}
+
+func dispatch(t testing.TB, h *Host, g uint64, name string, data abi.Value) (abi.Value, error) {
+	t.Helper()
+	r, err := h.Dispatch(context.Background(), g, Event{Name: name, Data: data})
+	return r.Value, err
+}
+
+func mustInt(t testing.TB, v abi.Value, err error, want int64) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("unexpected error: %v", err)
+	}
+	if v != want {
+		t.Fatalf("got %#v, want %d", v, want)
+	}
+}
+
+func TestMockBasics(t *testing.T) {
+	for _, cow := range []bool{true, false} {
+		name := "cow"
+		if !cow {
+			name = "copy"
+		}
+		t.Run(name, func(t *testing.T) {
+			h, reg := newMockHost(t, func(c *Config) { c.DisableCoW = !cow })
+			if h.Stats().CoW != (cow && cowAvailable) {
+				t.Fatalf("CoW = %v", h.Stats().CoW)
+			}
+			v, err := dispatch(t, h, 1, "echo", abi.MapOf("a", "b"))
+			if err != nil || !abi.Equal(v, abi.MapOf("a", "b")) {
+				t.Fatalf("echo: %v %v", v, err)
+			}
+			// per-instance state starts from the snapshot and is isolated between guilds
+			for i := int64(1); i <= 3; i++ {
+				v, err := dispatch(t, h, 1, "count", nil)
+				mustInt(t, v, err, i)
+			}
+			v, err = dispatch(t, h, 2, "count", nil)
+			mustInt(t, v, err, 1)
+			if got := testutil.ToFloat64(h.m.live); got != 2 {
+				t.Fatalf("live = %v", got)
+			}
+			if n, _ := testutil.GatherAndCount(reg, "palisade_guildvm_dispatch_seconds"); n == 0 {
+				t.Fatal("no dispatch histogram")
+			}
+		})
+	}
+}
+
+func TestMockLimits(t *testing.T) {
+	h, _ := newMockHost(t, nil)
+	cases := []struct {
+		event      string
+		wantErr    string
+		wantIs     error
+		wantBroken bool
+	}{
+		{"spin", "Script execution time limit exceeded", ErrTimeLimit, false},
+		{"alloc", "not enough memory", ErrNoMemory, true},
+		{"grow", "not enough memory", ErrNoMemory, true},
+		{"trap", "script crashed the VM", nil, true},
+		{"deep", "script crashed the VM", nil, true},
+	}
+	for _, c := range cases {
+		t.Run(c.event, func(t *testing.T) {
+			v, err := dispatch(t, h, 7, "count", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			before := v.(int64)
+			start := time.Now()
+			_, err = dispatch(t, h, 7, c.event, nil)
+			if err == nil || !strings.Contains(err.Error(), c.wantErr) {
+				t.Fatalf("err = %v, want %q", err, c.wantErr)
+			}
+			if c.wantIs != nil && !errors.Is(err, c.wantIs) {
+				t.Fatalf("errors.Is(%v, %v) = false", err, c.wantIs)
+			}
+			t.Logf("%s: %v after %v", c.event, err, time.Since(start))
+			v, err = dispatch(t, h, 7, "count", nil)
+			want := before + 1
+			if c.wantBroken {
+				want = 1 // rebuilt from the snapshot
+			}
+			mustInt(t, v, err, want)
+		})
+	}
+}
+
+func TestMockSyscalls(t *testing.T) {
+	var out []string
+	var mu sync.Mutex
+	h, _ := newMockHost(t, func(c *Config) {
+		c.Output = func(g uint64, fd int, p []byte) {
+			mu.Lock()
+			out = append(out, string(p))
+			mu.Unlock()
+		}
+	})
+	v, err := dispatch(t, h, 3, "sync", "hi")
+	if err != nil || !abi.Equal(v, abi.MapOf("guild", int64(3), "arg", "hi")) {
+		t.Fatalf("sync: %v %v", v, err)
+	}
+	v, err = dispatch(t, h, 3, "call", "x")
+	if err != nil || v != "x" {
+		t.Fatalf("async: %v %v", v, err)
+	}
+	_, err = dispatch(t, h, 3, "call", "fail")
+	if err == nil || !strings.Contains(err.Error(), "discord said no") {
+		t.Fatalf("async failure: %v", err)
+	}
+	if _, err := dispatch(t, h, 3, "print", "hello"); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	if len(out) != 1 || !strings.Contains(out[0], "hello") {
+		t.Fatalf("output %q", out)
+	}
+	mu.Unlock()
+
+	// while one event waits on the host, other events of the same guild run
+	done := make(chan error)
+	go func() {
+		_, err := dispatch(t, h, 3, "call", "sleep")
+		done <- err
+	}()
+	time.Sleep(10 * time.Millisecond)
+	t0 := time.Now()
+	if _, err := dispatch(t, h, 3, "count", nil); err != nil {
+		t.Fatal(err)
+	}
+	if el := time.Since(t0); el > 30*time.Millisecond {
+		t.Fatalf("event blocked behind a parked event for %v", el)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,136 @@
+package guildvm
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+)
+
+func TestLRUCap(t *testing.T) {
+	h, _ := newMockHost(t, func(c *Config) { c.MaxInstances = 3; c.IdleTimeout = -1 })
+	for g := uint64(1); g <= 3; g++ {
+		v, err := dispatch(t, h, g, "count", nil)
+		mustInt(t, v, err, 1)
+	}
+	v, err := dispatch(t, h, 1, "count", nil) // guild 1 becomes most recently used
+	mustInt(t, v, err, 2)
+	v, err = dispatch(t, h, 4, "count", nil) // evicts guild 2, the least recently used
+	mustInt(t, v, err, 1)
+	if s := h.Stats(); s.Guilds != 3 || s.Live != 3 {
+		t.Fatalf("stats %+v", s)
+	}
+	if hasGuild(h, 2) {
+		t.Fatal("guild 2 should have been evicted")
+	}
+	v, err = dispatch(t, h, 1, "count", nil) // guild 1 kept its state
+	mustInt(t, v, err, 3)
+	v, err = dispatch(t, h, 2, "count", nil) // guild 2 starts over (evicting guild 3)
+	mustInt(t, v, err, 1)
+	if got := testutil.ToFloat64(h.m.evicted.WithLabelValues("lru")); got != 2 {
+		t.Fatalf("lru evictions = %v", got)
+	}
+}
+
+func TestCapacityAllBusy(t *testing.T) {
+	h, _ := newMockHost(t, func(c *Config) { c.MaxInstances = 1; c.IdleTimeout = -1 })
+	done := make(chan error)
+	go func() { _, err := dispatch(t, h, 1, "call", "sleep"); done <- err }()
+	time.Sleep(15 * time.Millisecond)
+	if _, err := dispatch(t, h, 2, "count", nil); !errors.Is(err, ErrCapacity) {
+		t.Fatalf("err = %v, want ErrCapacity", err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	v, err := dispatch(t, h, 2, "count", nil)
+	mustInt(t, v, err, 1)
+}
+
+func TestIdleEviction(t *testing.T) {
+	h, _ := newMockHost(t, func(c *Config) { c.IdleTimeout = 40 * time.Millisecond })
+	mustInt2 := func(g uint64, want int64) {
+		t.Helper()
+		v, err := dispatch(t, h, g, "count", nil)
+		mustInt(t, v, err, want)
+	}
+	mustInt2(1, 1)
+	mustInt2(2, 1)
+	// guild 2 stays in use past guild 1's idle deadline: only guild 1 goes
+	for i := int64(2); i < 10; i++ {
+		time.Sleep(10 * time.Millisecond)
+		mustInt2(2, i)
+	}
+	if hasGuild(h, 1) {
+		t.Fatal("guild 1 was not evicted")
+	}
+	if !hasGuild(h, 2) {
+		t.Fatal("guild 2 was evicted while in use")
+	}
+	time.Sleep(150 * time.Millisecond)
+	if s := h.Stats(); s.Guilds != 0 || s.Live != 0 {
+		t.Fatalf("after idle timeout: %+v", s)
+	}
+	if got := testutil.ToFloat64(h.m.evicted.WithLabelValues("idle")); got != 2 {
+		t.Fatalf("idle evictions = %v", got)
+	}
+	mustInt2(1, 1) // rebuilt from the snapshot
+	if got := testutil.ToFloat64(h.m.live); got != 1 {
+		t.Fatalf("live = %v", got)
+	}
+}
+
+func TestBrokenAndClose(t *testing.T) {
+	h, _ := newMockHost(t, nil)
+	v, err := dispatch(t, h, 1, "count", nil)
+	mustInt(t, v, err, 1)
+	if _, err := dispatch(t, h, 1, "trap", nil); err == nil {
+		t.Fatal("no error from trap")
+	}
+	if _, err := dispatch(t, h, 1, "alloc", nil); !errors.Is(err, ErrNoMemory) {
+		t.Fatalf("alloc: %v", err)
+	}
+	if got := testutil.ToFloat64(h.m.broken.WithLabelValues("trap")); got != 1 {
+		t.Fatalf("broken trap = %v", got)
+	}
+	if got := testutil.ToFloat64(h.m.broken.WithLabelValues("memory")); got != 1 {
+		t.Fatalf("broken memory = %v", got)
+	}
+	if got := testutil.ToFloat64(h.m.created.WithLabelValues("cow")) + testutil.ToFloat64(h.m.created.WithLabelValues("copy")); got != 2 {
+		t.Fatalf("created = %v", got)
+	}
+	if err := h.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dispatch(t, h, 1, "count", nil); !errors.Is(err, ErrClosed) {
+		t.Fatalf("after Close: %v", err)
+	}
+}
+
+func TestPerGuildBudget(t *testing.T) {
+	h, _ := newMockHost(t, func(c *Config) {
+		c.GuildBudget = func(g uint64) int64 {
+			if g == 9 {
+				return 1 << 20
+			}
+			return 0
+		}
+	})
+	// the mock allocates 64 KiB blocks until the budget refuses; 200000 bytes are held after boot
+	_, err := dispatch(t, h, 9, "alloc", nil)
+	if !errors.Is(err, ErrNoMemory) {
+		t.Fatal(err)
+	}
+	if h.ceiling(9) >= h.ceiling(8) {
+		t.Fatalf("ceiling(9) = %d, ceiling(8) = %d", h.ceiling(9), h.ceiling(8))
+	}
+}
+
+func hasGuild(h *Host, g uint64) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	_, ok := h.vms[g]
+	return ok
+}
