@@ -190,6 +190,7 @@ void pal_close(pal_State *L) {
   L = g->mainthread;
   gc_freeall(L);
   stack_free(L, L);
+  mem_releasepool(g);
   free(L);
   free(g);
 }

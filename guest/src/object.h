@@ -281,6 +281,10 @@ struct global_State {
   TString *tmname[TM_N];
   TString *memerrmsg;  /* preallocated "not enough memory" */
   uint32_t seed;
+  /* small-block pool (mem.c): freed blocks of up to MEM_POOLMAX bytes, one LIFO list per 8-byte size class.
+     Pooled bytes are not counted in totalbytes; their total is capped (mem.c). */
+  void *pool[32];
+  size_t poolbytes;
 };
 
 #define G(L) ((L)->g)
@@ -294,6 +298,7 @@ void *mem_realloc(pal_State *L, void *block, size_t osize, size_t nsize);
 #define mem_newvector(L, n, t) ((t *)mem_realloc(L, NULL, 0, (size_t)(n) * sizeof(t)))
 #define mem_freevector(L, b, n, t) mem_realloc(L, b, (size_t)(n) * sizeof(t), 0)
 GCObject *mem_newobj(pal_State *L, size_t size, int tt); /* allocated, linked in allgc, white */
+void mem_releasepool(global_State *g); /* give every pooled block back to the system allocator */
 
 /* string.c */
 TString *str_new(pal_State *L, const char *s, size_t len); /* NULL on OOM (error pending) */

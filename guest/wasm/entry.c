@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "abi_exports.h"
+#include "guildvm_exports.h"
 #include "host.h"
 #include "pal.h"
 
@@ -48,7 +49,8 @@ PAL_EXPORT("pal_boot") int32_t pal_boot(int32_t budget) {
   GL = pal_newstate(budget > 0 ? (size_t)budget : 0);
   if (GL == NULL) return RUN_NOMEM;
   pal_openlibs(GL);
-  if (pal_errpending(GL) == PAL_OK) pal_abi_attach(GL); /* the syscall door and the event protocol (abi/SPEC.md) */
+  if (pal_errpending(GL) == PAL_OK) pal_abi_attach(GL);     /* the syscall door and the event protocol (abi/SPEC.md) */
+  if (pal_errpending(GL) == PAL_OK) pal_guildvm_install(GL); /* the template dispatcher (guildvm_exports.c) */
   if (pal_errpending(GL) != PAL_OK) {
     pal_close(GL);
     GL = NULL;

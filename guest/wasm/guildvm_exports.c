@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "abi_exports.h"
+#include "guildvm_exports.h"
 #include "pal.h"
 
 /* l_load(name, source) -> function | (nil, message) */

@@ -2,7 +2,6 @@ package guildvm
 
 import (
 	"context"
-	"encoding/binary"
 	"math"
 	"time"
 
@@ -256,5 +255,3 @@ func (h *Host) syscall(ctx context.Context, m api.Module, stack []uint64) {
 	mem.Write(outPtr, b)
 	stack[0] = sysResult(sysOK, uint32(len(b)))
 }
-
-var _ = binary.LittleEndian
