@@ -70,7 +70,7 @@ ASAN_LIB    := $(ASAN_OBJDIR)/libpal.a
 TEST_BINS   := $(patsubst guest/tests/%.c,$(BUILD)/tests/%,$(C_TESTS))
 FUZZ_BINS   := $(patsubst guest/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZERS))
 
-.PHONY: all guest native native-asan test run bench deps clean vet fmt-check suite ctest fuzz gotest
+.PHONY: all guest native native-asan test run bench deps clean vet fmt-check suite ctest fuzz gotest gofuzz
 all: guest native
 
 deps:
@@ -174,6 +174,18 @@ fuzz: $(FUZZ_BINS)
 gotest:
 	$(GO) test ./...
 
+# Each Go fuzz target (func FuzzX in a _test.go file) runs briefly; its seed corpus also runs in every `go test`.
+GOFUZZ_SECONDS ?= 4
+gofuzz:
+	@set -e; grep -rl --include='*_test.go' '^func Fuzz' . | sort | while read f; do \
+		pkg=./$$(dirname $${f#./}); \
+		for name in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$f); do \
+			echo "  go fuzz $$pkg $$name ($(GOFUZZ_SECONDS)s)"; \
+			$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(GOFUZZ_SECONDS)s $$pkg >$(BUILD)/gofuzz.log 2>&1 || \
+				{ tail -n 40 $(BUILD)/gofuzz.log; exit 1; }; \
+		done; \
+	done
+
 test: deps
 	$(MAKE) vet
 	$(MAKE) fmt-check
@@ -183,6 +195,7 @@ test: deps
 	$(MAKE) ctest
 	$(MAKE) fuzz
 	$(MAKE) gotest
+	$(MAKE) gofuzz
 
 run: deps
 	$(GO) run ./cmd/palisade luau testdata/examples/hello.luau
@@ -190,6 +203,8 @@ run: deps
 bench: deps
 	$(MAKE) -j$(JOBS) native
 	$(GO) test -run '^$$' -bench '^BenchmarkCompare$$' -benchtime 1x -timeout 30m ./host/sandbox
+	$(GO) test -run '^$$' -bench '^Benchmark(ColdStart|Restore|Dispatch)' -benchtime 3000x -timeout 30m ./host/guildvm
+	$(GO) test -run '^$$' -bench '^BenchmarkIdleGuildRSS$$' -benchtime 1x -timeout 30m ./host/guildvm
 
 clean:
 	rm -rf $(BUILD)

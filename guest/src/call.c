@@ -514,8 +514,9 @@ static int resume_error(pal_State *co, const char *msg) {
 
 int pal_resume(pal_State *co, pal_State *from, int nargs, int *nres) {
   int status, oldfrom = 0, startable;
+  int toplevel = from == NULL || (from->ci == from->base_ci && from->nCcalls == 0);
   if (nres != NULL) *nres = 0;
-  if (from == NULL || (from->ci == from->base_ci && from->nCcalls == 0)) G(co)->aborting = 0;
+  if (toplevel) G(co)->aborting = 0;
   startable = co->status == PAL_OK && co->ci == co->base_ci &&
               co->top - (from != NULL ? 0 : nargs) > co->stack + co->base_ci->base;
   if (co == from || co->costate == COS_RUNNING) return resume_error(co, "cannot resume running coroutine");
@@ -572,6 +573,8 @@ int pal_resume(pal_State *co, pal_State *from, int nargs, int *nres) {
     }
     setobj(co->top, &ev);
     co->top++;
+    /* An abort that reached the embedder is handled: let it run cleanup (encode the error, ...) normally. */
+    if (status == PAL_ERRABORT && toplevel) G(co)->aborting = 0;
   }
   return status;
 }
