@@ -237,9 +237,13 @@ int vm_precall(pal_State *L, TValue *func, int nresults, int inloop) {
       int n;
       ptrdiff_t fo = savestack(L, func);
       CallInfo *ci;
-      if (!stack_ensure(L, L->top, PAL_MINSTACK)) return L->errstatus;
-      ci = ci_push(L);
-      if (ci == NULL) return L->errstatus;
+      if ((L->top - L->stack) + PAL_MINSTACK + EXTRA_STACK > L->stacksize &&
+          !stack_ensure(L, L->top, PAL_MINSTACK))
+        return L->errstatus;
+      if (L->ci + 1 < L->base_ci + L->size_ci)
+        ci = ++L->ci;
+      else if ((ci = ci_push(L)) == NULL)
+        return L->errstatus;
       ci->func = fo;
       ci->base = fo + 1;
       ci->top = savestack(L, L->top) + PAL_MINSTACK;

@@ -121,6 +121,7 @@ struct Table {
   uint8_t lsizenode;  /* log2 of the hash part size */
   uint8_t weakmode;   /* set by the GC from __mode: 1 = weak keys, 2 = weak values */
   int sizearray;      /* array part holds keys 1..sizearray */
+  int lenhint;        /* table.c: last border found by tab_len in the array part (a hint, checked before use) */
   TValue *array;
   Node *node;
   Node *lastfree;

@@ -7,6 +7,7 @@
  */
 #include "strfmt.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -84,6 +85,123 @@ static int put_quoted(const StrFmtIO *io, const char *s, size_t n) {
   return io->put(io->ud, "\"", 1);
 }
 
+/* ---- exact fast paths for common numeric conversions (no snprintf: in wasm, the C library formats floating
+   point through software long double arithmetic, which is very slow). Each returns the length written to
+   item, or -1 when the case is not covered and snprintf must be used. ---- */
+
+static const double pow10tab[10] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};
+
+/* only no flags or a lone '-' (left-justify), a width, and (where asked) a precision are handled */
+static int fast_flags_ok(const Spec *sp) {
+  return sp->nflags == 0 || (sp->nflags == 1 && sp->flags[0] == '-');
+}
+
+/* copy body (n bytes) into item padded to the spec's width */
+static int fast_pad(char *item, const Spec *sp, const char *body, int n) {
+  int pad = sp->width > n ? sp->width - n : 0;
+  if (sp->nflags == 1) { /* '-' */
+    memcpy(item, body, (size_t)n);
+    memset(item + n, ' ', (size_t)pad);
+  } else {
+    memset(item, ' ', (size_t)pad);
+    memcpy(item + pad, body, (size_t)n);
+  }
+  return n + pad;
+}
+
+/* decimal digits of u at the END of buf (which ends at e); returns the start */
+static char *fast_utoa(char *e, uint64_t u) {
+  do {
+    *--e = (char)('0' + (int)(u % 10));
+    u /= 10;
+  } while (u != 0);
+  return e;
+}
+
+static int fast_int(char *item, const Spec *sp, double v) {
+  char buf[32], *e = buf + sizeof buf, *b;
+  if (!fast_flags_ok(sp) || sp->precision >= 0) return -1;
+  if (sp->conv == 'd' || sp->conv == 'i') {
+    int64_t x = strfmt_toint64(v);
+    uint64_t u = x < 0 ? (uint64_t)0 - (uint64_t)x : (uint64_t)x;
+    b = fast_utoa(e, u);
+    if (x < 0) *--b = '-';
+  } else { /* 'x' / 'X' */
+    const char *digits = sp->conv == 'x' ? "0123456789abcdef" : "0123456789ABCDEF";
+    uint64_t u = strfmt_touint64(v);
+    b = e;
+    do {
+      *--b = digits[u & 15];
+      u >>= 4;
+    } while (u != 0);
+  }
+  return fast_pad(item, sp, b, (int)(e - b));
+}
+
+/* round |v| * 10^prec to an integer exactly as correctly rounded decimal conversion would, when that can be
+   decided safely from the double product; 0 = undecided */
+static int fast_scaled(double av, int prec, uint64_t *out) {
+  double x, fl, frac;
+  if (!(av < 1e15)) return 0; /* also NaN */
+  x = av * pow10tab[prec];
+  if (!(x < 1099511627776.0)) return 0; /* 2^40: the product's error is below 2^-13 */
+  fl = (double)(uint64_t)x;
+  frac = x - fl;
+  if (frac > 0.5 - 1.0 / 4096 && frac < 0.5 + 1.0 / 4096) return 0; /* too close to a tie */
+  *out = (uint64_t)fl + (frac > 0.5 ? 1 : 0);
+  return 1;
+}
+
+/* digits of n with prec decimals ("12.50"), optional sign, at the end of buf ending at e */
+static char *fast_fixedbody(char *e, uint64_t n, int prec, int neg) {
+  char *b = e;
+  int i;
+  for (i = 0; i < prec; i++) {
+    *--b = (char)('0' + (int)(n % 10));
+    n /= 10;
+  }
+  if (prec > 0) *--b = '.';
+  b = fast_utoa(b, n);
+  if (neg) *--b = '-';
+  return b;
+}
+
+static int fast_f(char *item, const Spec *sp, double v) {
+  char buf[64], *e = buf + sizeof buf, *b;
+  int prec = sp->precision < 0 ? 6 : sp->precision;
+  uint64_t n;
+  if (!fast_flags_ok(sp) || prec > 9) return -1;
+  if (!fast_scaled(v < 0 ? -v : v, prec, &n)) return -1;
+  b = fast_fixedbody(e, n, prec, signbit(v) != 0);
+  return fast_pad(item, sp, b, (int)(e - b));
+}
+
+/* %g for 1 <= |v| < 10^P (fixed notation), or 0 */
+static int fast_g(char *item, const Spec *sp, double v) {
+  char buf[64], *e = buf + sizeof buf, *b;
+  int P = sp->precision < 0 ? 6 : (sp->precision == 0 ? 1 : sp->precision), X, d;
+  double av = v < 0 ? -v : v;
+  uint64_t n;
+  if (!fast_flags_ok(sp) || P > 9) return -1;
+  if (av == 0) {
+    b = e;
+    *--b = '0';
+    if (signbit(v)) *--b = '-';
+    return fast_pad(item, sp, b, (int)(e - b));
+  }
+  if (!(av >= 1 && av < pow10tab[P])) return -1;
+  for (X = 0; X + 1 < P && av >= pow10tab[X + 1]; X++) {
+  }
+  d = P - 1 - X;
+  if (!fast_scaled(av, d, &n) || n >= (uint64_t)pow10tab[P]) return -1; /* rounding reached 10^P: exponent form */
+  while (d > 0 && n % 10 == 0) { /* strip trailing zeros (no '#') */
+    n /= 10;
+    d--;
+  }
+  b = fast_fixedbody(e, n, d, signbit(v) != 0);
+  return fast_pad(item, sp, b, (int)(e - b));
+}
+
 int strfmt_format(const char *fmt, size_t len, const StrFmtIO *io, char *err, size_t errsz) {
   const char *p = fmt, *end = fmt + len;
   int argn = 1;
@@ -153,6 +271,19 @@ int strfmt_format(const char *fmt, size_t len, const StrFmtIO *io, char *err, si
       const char *dummy_s;
       size_t dummy_n;
       if (io->arg(io->ud, argn, STRFMT_ARGNUM, &v, &dummy_s, &dummy_n)) return STRFMT_CBFAIL;
+      n = -1;
+      if (sp.width < 100) {
+        switch (sp.conv) {
+        case 'd': case 'i': case 'x': case 'X': n = fast_int(item, &sp, v); break;
+        case 'f': n = fast_f(item, &sp, v); break;
+        case 'g': n = fast_g(item, &sp, v); break;
+        default: break;
+        }
+      }
+      if (n >= 0) {
+        if (n && io->put(io->ud, item, (size_t)n)) return STRFMT_CBFAIL;
+        break;
+      }
       switch (sp.conv) {
       case 'd': case 'i':
         build_form(form, &sp, "ll", 'd');

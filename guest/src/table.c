@@ -352,6 +352,22 @@ static int newkey(pal_State *L, Table *t, const TValue *key, const TValue *val) 
   return PAL_OK;
 }
 
+/* t[sizearray + 1] = val (non-nil) in a table without a hash part: double the array part instead of going
+   through the hash part and a rehash (the size a rehash would choose for a growing array anyway) */
+static int appendarray(pal_State *L, Table *t, const TValue *val) {
+  int oldsize = t->sizearray;
+  int newsize = oldsize == 0 ? 1 : oldsize * 2;
+  TValue *na;
+  if (newsize > MAXASIZE) newsize = MAXASIZE;
+  na = (TValue *)mem_realloc(L, t->array, (size_t)oldsize * sizeof(TValue), (size_t)newsize * sizeof(TValue));
+  if (na == NULL) return L->errstatus ? L->errstatus : PAL_ERRMEM;
+  for (int i = oldsize + 1; i < newsize; i++) setnilvalue(&na[i]);
+  setobj(&na[oldsize], val);
+  t->array = na;
+  t->sizearray = newsize;
+  return PAL_OK;
+}
+
 static int setnum(pal_State *L, Table *t, double n, const TValue *val) {
   int i;
   TValue k;
@@ -362,6 +378,8 @@ static int setnum(pal_State *L, Table *t, double n, const TValue *val) {
     setobj(&t->array[i - 1], val);
     return PAL_OK;
   }
+  if (n == (double)t->sizearray + 1 && tab_isdummy(t) && !ttisnil(val) && t->sizearray < MAXASIZE)
+    return appendarray(L, t, val);
   if (n != n) return runerror(L, "table index is NaN");
   if (n == 0) n = 0; /* -0 -> 0 */
   setnvalue(&k, n);
@@ -425,11 +443,20 @@ Table *tab_new(pal_State *L, int narray, int nhash) {
   t->lsizenode = 0;
   t->weakmode = 0;
   t->sizearray = 0;
+  t->lenhint = 0;
   t->array = NULL;
   t->node = dummynode;
   t->lastfree = NULL;
   t->metatable = NULL;
   t->gclist = NULL;
+  if (nhash == 0 && narray > 0 && narray <= MAXASIZE) { /* array only (e.g. a list constructor): no rebuild */
+    TValue *a = mem_newvector(L, narray, TValue);
+    if (a == NULL) return NULL;
+    for (int i = 0; i < narray; i++) setnilvalue(&a[i]);
+    t->array = a;
+    t->sizearray = narray;
+    return t;
+  }
   if ((narray > 0 || nhash > 0) && tab_resize(L, t, narray, nhash) != PAL_OK) return NULL;
   return t;
 }
@@ -526,11 +553,22 @@ static int64_t hashborder(Table *t, int64_t i) {
 int64_t tab_len(Table *t) {
   int64_t n = t->sizearray;
   if (n > 0 && ttisnil(&t->array[n - 1])) {
-    /* a border inside the array part: first look just below the end (cheap and matches common layouts),
-       then binary search; i = 0 or t[i] non-nil, t[j] nil */
-    int64_t j = n, i = 0, stop = n > 8 ? n - 8 : 0;
+    /* a border inside the array part. The last one found (lenhint) is usually still a border, or the next
+       index is (after an append); then look just below the end (cheap and matches common layouts), then
+       binary search; i = 0 or t[i] non-nil, t[j] nil */
+    int64_t h = t->lenhint, j = n, i = 0, stop = n > 8 ? n - 8 : 0;
+    if (h > 0 && h < n && !ttisnil(&t->array[h - 1])) {
+      if (ttisnil(&t->array[h])) return h;
+      if (h + 1 < n && ttisnil(&t->array[h + 1])) {
+        t->lenhint = (int)(h + 1);
+        return h + 1;
+      }
+    }
     while (j - 1 > stop) {
-      if (!ttisnil(&t->array[j - 2])) return j - 1;
+      if (!ttisnil(&t->array[j - 2])) {
+        t->lenhint = (int)(j - 1);
+        return j - 1;
+      }
       j--;
     }
     while (j - i > 1) {
@@ -540,6 +578,7 @@ int64_t tab_len(Table *t) {
       else
         i = m;
     }
+    t->lenhint = (int)i;
     return i;
   }
   if (tab_isdummy(t)) return n;

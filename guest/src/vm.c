@@ -490,13 +490,23 @@ int pal_chargefuel(pal_State *L, int64_t units) {
   return 0;
 }
 
+/* tab_getstr inlined into the loop (same lookup: strings are interned, so a key matches by pointer) */
+static inline const TValue *getstr_inl(const Table *t, const TString *key) {
+  const Node *n = &t->node[key->hash & (((uint32_t)1 << t->lsizenode) - 1)];
+  for (;;) {
+    if (n->key.tt == PAL_TSTRING && n->key.v.gc == (const GCObject *)key) return &n->val;
+    if (n->next == 0) return &pal_nilobject;
+    n += n->next;
+  }
+}
+
 /* one level of "__index is a table" for a string key missing from h (the common method-lookup pattern);
    NULL when that does not settle the result */
 static const TValue *getstr_viaindex(pal_State *L, Table *h, TString *key) {
   const TValue *idx = tab_gettm(L, h->metatable, TM_INDEX);
   if (idx != NULL && ttistable(idx)) {
     Table *b = hvalue(idx);
-    const TValue *v = tab_getstr(b, key);
+    const TValue *v = getstr_inl(b, key);
     if (!ttisnil(v) || b->metatable == NULL) return v;
   }
   return NULL;
@@ -527,6 +537,19 @@ static const TValue *getstr_viaindex(pal_State *L, Table *h, TString *key) {
     if (g->totalbytes >= g->gcthreshold) {                              \
       L->top = L->stack + ci->top;                                      \
       gc_checkstep(L);                                                  \
+    }                                                                   \
+  } while (0)
+
+/* Conditional ops skip the next instruction unless the condition holds; that instruction is normally a JMP,
+   which is then taken right here (one dispatch fewer). */
+#define CONDJUMP(cond)                                                  \
+  do {                                                                  \
+    if (!(cond))                                                        \
+      pc++;                                                             \
+    else if (GET_OP(*pc) == OP_JMP) {                                   \
+      int sj_ = GET_sJ(*pc);                                            \
+      pc += 1 + sj_;                                                    \
+      if (sj_ < 0) SAFEPOINT();                                         \
     }                                                                   \
   } while (0)
 
@@ -652,7 +675,7 @@ newframe:
         Table *env = cl->env;
         const TValue *kv = k + GET_Bx(i);
         if (env != NULL) {
-          const TValue *v = tab_getstr(env, tsvalue(kv));
+          const TValue *v = getstr_inl(env, tsvalue(kv));
           if (!ttisnil(v) || env->metatable == NULL) {
             setobj(ra, v);
             break;
@@ -661,7 +684,7 @@ newframe:
             const TValue *idx = tab_gettm(L, env->metatable, TM_INDEX);
             if (idx != NULL && ttistable(idx)) {
               Table *b = hvalue(idx);
-              v = tab_getstr(b, tsvalue(kv));
+              v = getstr_inl(b, tsvalue(kv));
               if (!ttisnil(v) || b->metatable == NULL) {
                 setobj(ra, v);
                 break;
@@ -683,7 +706,7 @@ newframe:
         TValue ev;
         if (env == NULL) break;
         if (!env->readonly) {
-          TValue *slot = (TValue *)tab_getstr(env, tsvalue(kv));
+          TValue *slot = (TValue *)getstr_inl(env, tsvalue(kv));
           if (!ttisnil(slot)) {
             setobj(slot, ra);
             break;
@@ -709,7 +732,9 @@ newframe:
               v = &h->array[(int)d - 1];
             else
               v = tab_getnum(h, d);
-          } else
+          } else if (ttisstring(rc))
+            v = getstr_inl(h, tsvalue(rc));
+          else
             v = tab_get(h, rc);
           if (!ttisnil(v) || h->metatable == NULL) {
             setobj(ra, v);
@@ -724,7 +749,7 @@ newframe:
         const TValue *kc = k + GET_C(i);
         if (ttistable(rb)) {
           Table *h = hvalue(rb);
-          const TValue *v = tab_getstr(h, tsvalue(kc));
+          const TValue *v = getstr_inl(h, tsvalue(kc));
           if (!ttisnil(v) || h->metatable == NULL || (v = getstr_viaindex(L, h, tsvalue(kc))) != NULL) {
             setobj(ra, v);
             break;
@@ -760,7 +785,9 @@ newframe:
               slot = &h->array[(int)d - 1];
             else
               slot = (TValue *)tab_getnum(h, d);
-          } else
+          } else if (ttisstring(rc))
+            slot = (TValue *)getstr_inl(h, tsvalue(rc));
+          else
             slot = (TValue *)tab_get(h, rc);
           if (!ttisnil(slot)) {
             setobj(slot, ra);
@@ -781,7 +808,7 @@ newframe:
         const TValue *kc = k + GET_C(i);
         if (ttistable(rb) && !hvalue(rb)->readonly) {
           Table *h = hvalue(rb);
-          TValue *slot = (TValue *)tab_getstr(h, tsvalue(kc));
+          TValue *slot = (TValue *)getstr_inl(h, tsvalue(kc));
           if (!ttisnil(slot)) {
             setobj(slot, ra);
             break;
@@ -830,7 +857,7 @@ newframe:
         setobj(ra + 1, &obj);
         if (ttistable(&obj)) {
           Table *h = hvalue(&obj);
-          const TValue *v = tab_getstr(h, tsvalue(kc));
+          const TValue *v = getstr_inl(h, tsvalue(kc));
           if (!ttisnil(v) || (h->metatable != NULL && (v = getstr_viaindex(L, h, tsvalue(kc))) != NULL &&
                               !ttisnil(v))) {
             setobj(ra, v);
@@ -839,7 +866,7 @@ newframe:
         } else if (ttisstring(&obj) && g->mt[PAL_TSTRING] != NULL) {
           const TValue *idx = tab_gettm(L, g->mt[PAL_TSTRING], TM_INDEX);
           if (idx != NULL && ttistable(idx)) {
-            const TValue *v = tab_getstr(hvalue(idx), tsvalue(kc));
+            const TValue *v = getstr_inl(hvalue(idx), tsvalue(kc));
             if (!ttisnil(v)) {
               setobj(ra, v);
               break;
@@ -921,7 +948,7 @@ newframe:
           PROTECT(vm_equalobj(L, ra, rb, &res));
         else
           res = rawequalobj(ra, rb);
-        if (res != (GET_C(i) != 0)) pc++;
+        CONDJUMP(res == (GET_C(i) != 0));
         break;
       }
       case OP_LT: {
@@ -931,7 +958,7 @@ newframe:
           res = nvalue(ra) < nvalue(rb);
         else
           PROTECT(vm_lessthan(L, ra, rb, &res));
-        if (res != (GET_C(i) != 0)) pc++;
+        CONDJUMP(res == (GET_C(i) != 0));
         break;
       }
       case OP_LE: {
@@ -941,17 +968,17 @@ newframe:
           res = nvalue(ra) <= nvalue(rb);
         else
           PROTECT(vm_lessequal(L, ra, rb, &res));
-        if (res != (GET_C(i) != 0)) pc++;
+        CONDJUMP(res == (GET_C(i) != 0));
         break;
       }
       case OP_EQK: {
         const TValue *kb = k + GET_B(i);
         int res = rawequalobj(ra, kb);
-        if (res != (GET_C(i) != 0)) pc++;
+        CONDJUMP(res == (GET_C(i) != 0));
         break;
       }
       case OP_TEST:
-        if (!l_isfalse(ra) != (GET_C(i) != 0)) pc++;
+        CONDJUMP(!l_isfalse(ra) == (GET_C(i) != 0));
         break;
       case OP_TESTSET: {
         TValue *rb = base + GET_B(i);
@@ -963,41 +990,42 @@ newframe:
       }
       case OP_CALL: {
         int b = GET_B(i), nresults = GET_C(i) - 1;
-        if (b != 0) L->top = ra + b;
+        TValue *top = b != 0 ? ra + b : L->top; /* end of the arguments */
         SAVEPC();
         if (--g->fuel <= 0) { /* (GC: Luau calls allocate nothing collectable; C calls are checked after) */
-          TValue *top = L->top;
-          if (top < L->stack + ci->top) L->top = L->stack + ci->top;
+          L->top = top < L->stack + ci->top ? L->stack + ci->top : top;
           status = vm_safepoint(L);
-          L->top = top;
           if (status != PAL_OK) goto vmerror;
         }
         if (ttisfunction(ra) && !clvalue(ra)->c.isC) {
           /* fast path: Luau -> Luau call, fixed parameters, enough stack and frames */
-          Proto *np = clvalue(ra)->l.p;
-          if (!np->is_vararg && ra + 1 + np->maxstacksize + EXTRA_STACK <= L->stack + L->stacksize &&
+          LClosure *ncl = &clvalue(ra)->l;
+          Proto *np = ncl->p;
+          TValue *nbase = ra + 1;
+          if (!np->is_vararg && nbase + np->maxstacksize + EXTRA_STACK <= L->stack + L->stacksize &&
               ci + 1 < L->base_ci + L->size_ci) {
             CallInfo *nci = ci + 1;
-            TValue *nbase = ra + 1;
-            int j;
-            for (j = (int)(L->top - nbase); j < np->numparams; j++) setnilvalue(nbase + j);
-            nci->func = ra - L->stack;
-            nci->base = nci->func + 1;
-            nci->top = nci->base + np->maxstacksize;
+            TValue *p = top, *plim = nbase + np->numparams;
+            ptrdiff_t fo = ra - L->stack;
+            for (; p < plim; p++) setnilvalue(p);
+            nci->func = fo;
+            nci->base = fo + 1;
+            nci->top = fo + 1 + np->maxstacksize;
             nci->savedpc = np->code;
             nci->nresults = nresults;
             nci->flags = CIST_LUA;
             nci->extra = 0;
             L->ci = nci;
-            L->top = L->stack + nci->top;
+            L->top = nbase + np->maxstacksize;
             ci = nci;
-            cl = &clvalue(ra)->l;
+            cl = ncl;
             k = np->k;
             base = nbase;
             pc = np->code;
             break;
           }
         }
+        L->top = top;
         status = vm_precall(L, ra, nresults, 1);
         if (status == PCR_LUA) goto newframe;
         if (status == PAL_OK) {
@@ -1018,16 +1046,17 @@ newframe:
         if (L->openupval != NULL && L->openupval->v >= base) upval_close(L, base);
         if (!fresh && wanted != PAL_MULTRET && (ci[-1].flags & CIST_LUA)) {
           /* fast path: return to a Luau caller expecting a fixed number of results */
-          TValue *res = L->stack + ci->func;
+          TValue *stk = L->stack;
+          TValue *res = stk + ci->func;
           int j;
           for (j = 0; j < n && j < wanted; j++) setobj(res + j, ra + j);
           for (; j < wanted; j++) setnilvalue(res + j);
           ci--;
           L->ci = ci;
-          L->top = L->stack + ci->top;
-          cl = &ci_closure(L, ci)->l;
+          L->top = stk + ci->top;
+          base = stk + ci->base;
+          cl = &clvalue(stk + ci->func)->l;
           k = cl->p->k;
-          base = L->stack + ci->base;
           pc = ci->savedpc;
           break;
         }

@@ -1,11 +1,17 @@
-// Package abihost implements the host side of the guest ABI's import module palisade_v1 (abi/SPEC.md §4):
-// fuel, write, now and the general syscall door. It is hardened against a hostile guest: every pointer and length
-// is checked against the guest's memory, every payload is bounded and decoded with the fuzzed abi decoder, every
-// syscall is checked against the capabilities of the template the host is running, and no handler ever panics
-// (a recovered panic becomes the E_INTERNAL status).
+// Package abihost is the one implementation of the host side of the guest ABI's import module palisade_v1
+// (abi/SPEC.md §4): fuel, write, now and the general syscall door. Every runtime that runs the guest registers
+// its host module with [Instantiate] (host/sandbox for `palisade luau`, host/guildvm for the per-guild
+// instances); no other package implements these imports, so this is the file a security review audits.
 //
-// The host runtime plugs per-instance state in through the [State] interface and a [Resolver] that finds the
-// [Instance] for the calling module (for example from the context passed to the export call, see [WithInstance]).
+// It is hardened against a hostile guest: every pointer and length is checked against the guest's memory, every
+// payload is bounded and decoded with the fuzzed abi decoder, every syscall is checked against the capabilities
+// of the template the host is running and then against the rate limit, and no handler ever panics (a recovered
+// panic becomes the E_INTERNAL status).
+//
+// The host runtime plugs its per-instance and per-call behaviour in through the [State] interface (and,
+// optionally, [FaultReporter]) and the operations through an [Ops] table. The door finds the [Instance] of the
+// calling module with a [Resolver]; [ContextResolver] takes it from the context passed to the export call (see
+// [WithInstance]), which costs no allocation per import call.
 package abihost
 
 import (
@@ -34,10 +40,18 @@ type State interface {
 	HasCap(ctx context.Context, cap string) bool
 	// RateLimit is consulted after the capability check; a non-nil error refuses the call (E_RATELIMIT).
 	RateLimit(ctx context.Context, op string) error
-	// StartAsync registers an asynchronous call (the host performs it off the guest and later calls
-	// pal_event_resume). It returns a nonzero call id, ErrNoContext if no event or call is being run, or
-	// ErrBusy if too many calls are pending.
+	// StartAsync registers an asynchronous call (the host performs it off the guest, normally with
+	// op.Perform, and later calls pal_event_resume). It returns a nonzero call id, ErrNoContext if no event or
+	// call is being run, or ErrBusy if too many calls are pending.
 	StartAsync(ctx context.Context, op *Op, arg abi.Value) (callID uint32, err error)
+}
+
+// FaultReporter may be implemented by a State to learn of invalid requests the door refused: a write outside
+// guest memory or to an unknown fd (otherwise silently ignored, as the ABI says) and a syscall whose pointers
+// are outside guest memory (answered E_BADPTR). The CLI runner reports them as errors of the run. msg is
+// only built when the State implements this interface.
+type FaultReporter interface {
+	Fault(ctx context.Context, msg string)
 }
 
 // Errors a State may return from StartAsync.
@@ -55,6 +69,10 @@ type Op struct {
 	// Sync handles a synchronous op inline. A returned error becomes the ERROR status with err.Error() as the
 	// script-visible message.
 	Sync func(ctx context.Context, st State, arg abi.Value) (abi.Value, error)
+	// Perform handles an asynchronous op. The door never calls it: once StartAsync accepted the call, the
+	// runtime calls Perform off the guest (with st the State that started the call; it must not be used to
+	// enter the guest) and delivers the result through pal_event_resume, an error as the ERROR status.
+	Perform func(ctx context.Context, st State, arg abi.Value) (abi.Value, error)
 }
 
 // Ops is an immutable op table, shared by all instances.
@@ -167,9 +185,16 @@ func (d *Door) Write(ctx context.Context, m api.Module, stack []uint64) {
 	defer func() { _ = recover() }()
 	fd, ptr, n := int32(stack[0]), uint32(stack[1]), uint32(stack[2])
 	inst := d.resolve(ctx, m)
-	if inst == nil || (fd != 1 && fd != 2) {
+	if inst == nil {
 		return
 	}
+	if fd != 1 && fd != 2 {
+		if fr, ok := inst.State.(FaultReporter); ok {
+			fr.Fault(ctx, fmt.Sprintf("write to unknown fd %d", fd))
+		}
+		return
+	}
+	want := n
 	if max := uint32(abi.Current.Limits.MaxWriteBytes); n > max {
 		n = max
 	}
@@ -179,6 +204,9 @@ func (d *Door) Write(ctx context.Context, m api.Module, stack []uint64) {
 	}
 	p, ok := mem.Read(ptr, n)
 	if !ok {
+		if fr, ok := inst.State.(FaultReporter); ok {
+			fr.Fault(ctx, fmt.Sprintf("write(fd=%d, ptr=%d, len=%d) is outside guest memory (%d bytes)", fd, ptr, want, mem.Size()))
+		}
 		return
 	}
 	inst.State.Write(ctx, fd, p)
@@ -221,6 +249,11 @@ func (d *Door) Syscall(ctx context.Context, m api.Module, stack []uint64) {
 	inRange := func(p, n uint32) bool { return uint64(p)+uint64(n) <= uint64(size) }
 	outOK = outCap == 0 || inRange(outPtr, outCap)
 	if !outOK {
+		if inst := d.resolve(ctx, m); inst != nil {
+			if fr, ok := inst.State.(FaultReporter); ok {
+				fr.Fault(ctx, fmt.Sprintf("syscall out buffer (ptr=%d, len=%d) is outside guest memory (%d bytes)", outPtr, outCap, size))
+			}
+		}
 		stack[0] = result(abi.SysEBadPtr, 0)
 		return
 	}
@@ -234,7 +267,12 @@ func (d *Door) Syscall(ctx context.Context, m api.Module, stack []uint64) {
 		return
 	}
 	if !inRange(opPtr, opLen) || !inRange(argPtr, argLen) {
-		stack[0] = d.fail(mem, outOK, outPtr, outCap, abi.SysEBadPtr, "syscall argument outside guest memory")
+		const msg = "syscall argument outside guest memory"
+		if fr, ok := inst.State.(FaultReporter); ok {
+			fr.Fault(ctx, fmt.Sprintf("syscall(op_ptr=%d, op_len=%d, arg_ptr=%d, arg_len=%d): %s (%d bytes)",
+				opPtr, opLen, argPtr, argLen, msg, size))
+		}
+		stack[0] = d.fail(mem, outOK, outPtr, outCap, abi.SysEBadPtr, msg)
 		return
 	}
 	opBytes, _ := mem.Read(opPtr, opLen)

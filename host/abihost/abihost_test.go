@@ -308,3 +308,54 @@ func TestNewOpsValidation(t *testing.T) {
 		t.Fatal("duplicate accepted")
 	}
 }
+
+// TestHotPathNoAlloc: fuel, now and a valid write cost no allocation per call (fuel is called about every 100k
+// guest instructions; the runtimes resolve their Instance from the call's context).
+func TestHotPathNoAlloc(t *testing.T) {
+	h := newHarness(t)
+	h.st.writes = make([]string, 0, 1)
+	stack := make([]uint64, 3)
+	if n := testing.AllocsPerRun(1000, func() { h.door.Fuel(h.ctx, h.mod, stack) }); n != 0 {
+		t.Errorf("fuel: %v allocations per call", n)
+	}
+	if n := testing.AllocsPerRun(1000, func() { stack[0] = 1; h.door.Now(h.ctx, h.mod, stack) }); n != 0 {
+		t.Errorf("now: %v allocations per call", n)
+	}
+	nop := &Instance{State: nopWriteState{h.st}}
+	ctx := WithInstance(context.Background(), nop)
+	if n := testing.AllocsPerRun(1000, func() { stack[0], stack[1], stack[2] = 1, 100, 5; h.door.Write(ctx, h.mod, stack) }); n != 0 {
+		t.Errorf("write: %v allocations per call", n)
+	}
+}
+
+type nopWriteState struct{ *fakeState }
+
+func (nopWriteState) Write(context.Context, int32, []byte) {}
+
+// TestFaultReporter: a State that implements FaultReporter learns of the requests the door refused.
+func TestFaultReporter(t *testing.T) {
+	h := newHarness(t)
+	fs := &faultState{fakeState: h.st}
+	h.inst.State = fs
+	h.door.Write(h.ctx, h.mod, []uint64{1, 65530, 100})
+	h.door.Write(h.ctx, h.mod, []uint64{7, 0, 1})
+	h.door.Syscall(h.ctx, h.mod, []uint64{0, 4, 65536, 1, 0, 64})
+	h.door.Syscall(h.ctx, h.mod, []uint64{0, 4, 0, 1, 65530, 64})
+	h.door.Write(h.ctx, h.mod, []uint64{1, 0, 4}) // valid: no fault
+	want := []string{"outside guest memory", "unknown fd 7", "syscall argument outside guest memory", "out buffer"}
+	if len(fs.faults) != len(want) {
+		t.Fatalf("faults %q", fs.faults)
+	}
+	for i, w := range want {
+		if !strings.Contains(fs.faults[i], w) {
+			t.Errorf("fault %d = %q, want it to contain %q", i, fs.faults[i], w)
+		}
+	}
+}
+
+type faultState struct {
+	*fakeState
+	faults []string
+}
+
+func (s *faultState) Fault(_ context.Context, msg string) { s.faults = append(s.faults, msg) }

@@ -9,7 +9,13 @@
 //
 // Events are delivered with the event protocol of abi/SPEC.md §5: each event runs as its own guest coroutine;
 // an asynchronous syscall parks it (step PENDING) and the host performs the operation with the guild's
-// instance unlocked, so other events of the same guild can run meanwhile. An instance is entered by one
+// instance unlocked, so other events of the same guild can run meanwhile.
+//
+// The guest's imports (module palisade_v1) are host/abihost's door, the only implementation of them: guildvm
+// registers it with abihost.Instantiate and supplies its per-event behaviour as an abihost.State (fuel and
+// deadline, output, clocks, capabilities, rate limits, async calls; see state.go). Syscall operations are an
+// abihost.Ops table (Config.Ops), so every op is checked against the capabilities of the templates the event
+// runs (Template.Caps) and then Config.RateLimit before its handler runs. An instance is entered by one
 // goroutine at a time, and at most Config.MaxConcurrent guest calls run at once across all guilds (default
 // GOMAXPROCS-1), so Go's scheduler, GC and the gateway's heartbeats always have a free P.
 //
@@ -36,6 +42,7 @@ import (
 	"time"
 
 	"github.com/palisade-bot/palisade/abi"
+	"github.com/palisade-bot/palisade/host/abihost"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -62,6 +69,10 @@ const (
 type Template struct {
 	Name   string
 	Source string
+	// Caps are the capabilities the template holds (e.g. "discord:create_message"); a syscall op with a
+	// Cap the template lacks gets E_DENIED. The guest dispatcher runs every template of the guild for an
+	// event, so an event holds the capabilities common to all of the guild's templates.
+	Caps []string
 }
 
 // Event is one event for a guild. Data is any value abi.Encode accepts; Encoded, when not nil, is an
@@ -76,17 +87,6 @@ type Event struct {
 type Result struct {
 	Value abi.Value // the event coroutine's result (0 values → nil, 1 → that value, n → list)
 	Fuel  int64     // fuel units granted while the event ran (0 when the guest never asked for more)
-}
-
-// Op is a syscall operation the guest may invoke through the "syscall" import.
-//
-// This is a minimal stand-in for host/abihost's op table (capabilities, rate limits): an op here runs for any
-// template. Sync ops run while the guest waits; async ops park the event's coroutine and run with the guild's
-// instance unlocked.
-type Op struct {
-	Async   bool
-	MaxArg  int // argument bound in bytes; 0 = abi's 4 MiB
-	Handler func(ctx context.Context, guildID uint64, arg abi.Value) (abi.Value, error)
 }
 
 // Config configures a Host. Only Wasm is required.
@@ -111,8 +111,14 @@ type Config struct {
 	MaxInstances  int           // default 10000
 	MaxConcurrent int           // guest calls running at once; default max(1, GOMAXPROCS-1)
 
-	Ops    map[string]Op
-	Output func(guildID uint64, fd int, p []byte) // print/diagnostics; nil = drop (p is only valid during the call)
+	// Ops are the syscall operations (abihost.NewOps). Sync ops (Op.Sync) run while the guest waits; async ops
+	// (Op.Perform) park the event's coroutine and run with the guild's instance unlocked. Handlers get the
+	// guild with GuildID(st). nil = none (every syscall gets E_UNKNOWN_OP).
+	Ops *abihost.Ops
+	// RateLimit is consulted for every syscall after the capability check; an error refuses the call
+	// (E_RATELIMIT, with the error's text as the message). nil = no limit.
+	RateLimit func(guildID uint64, op string) error
+	Output    func(guildID uint64, fd int, p []byte) // print/diagnostics; nil = drop (p is only valid during the call)
 
 	Logger     *slog.Logger          // default slog.Default()
 	Registerer prometheus.Registerer // nil = metrics not registered anywhere

@@ -326,6 +326,7 @@ func (h *Host) build(ctx context.Context, vm *guildVM) error {
 			h.dropInstance(ctx, vm)
 			return fmt.Errorf("guildvm: load templates: %w", err)
 		}
+		inst.caps = templateCaps(tpls)
 		for _, t := range tpls {
 			arg, _ := abi.Encode(abi.MapOf("name", t.Name, "source", t.Source))
 			if _, err := h.runEvent(ctx, vm, InstallEvent, arg); err != nil {

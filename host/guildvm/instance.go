@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/palisade-bot/palisade/abi"
+	"github.com/palisade-bot/palisade/host/abihost"
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/experimental"
@@ -63,34 +64,40 @@ type instance struct {
 	nextCall  uint32
 	events    map[uint32]bool // events in flight
 	pending   map[uint32]*pendingCall
-	parked    []byte // a sync answer too large for the guest's out buffer, fetched with "$take"
-	grant     int64  // current fuel grant (adapted towards Config.RefillInterval)
+	grant     int64           // current fuel grant (adapted towards Config.RefillInterval)
+	caps      map[string]bool // capabilities common to the guild's templates (see callState.HasCap)
+
+	// door is the instance's state in the palisade_v1 door (abihost): its State is the callState of the
+	// event being run (set by Host.call), and it keeps a parked syscall answer.
+	door abihost.Instance
 }
 
 type pendingCall struct {
 	event uint32
-	op    *Op
-	name  string
+	cs    *callState // the event's state: the op's handler gets it as its abihost.State
+	op    *abihost.Op
 	arg   abi.Value
 }
 
-// callState is what the imports need while the guest runs one event; it travels in the Call's ctx.
+// callState is what the imports need while the guest runs one event (it implements abihost.State, see
+// state.go). Host.call installs it as the instance's door state for every guest call of the event.
 type callState struct {
 	h        *Host
 	inst     *instance
 	guild    uint64
-	event    uint32 // 0: no event context (boot)
+	event    uint32          // 0: no event context (boot)
+	caps     map[string]bool // capabilities of the template(s) this event runs; nil = none
 	deadline time.Time
 	last     time.Time // last entry into the guest or last refill
 	fuel     int64
 	aborted  bool
 }
 
-type callStateKey struct{}
-
-func stateOf(ctx context.Context) *callState {
-	cs, _ := ctx.Value(callStateKey{}).(*callState)
-	return cs
+// enter returns the context for guest calls made with cs: it carries the instance's door for
+// abihost.ContextResolver.
+func (cs *callState) enter(ctx context.Context) context.Context {
+	cs.inst.door.State = cs
+	return abihost.WithInstance(ctx, &cs.inst.door)
 }
 
 // compile creates the runtime, the host module and the compiled guest, and checks the guest's ABI.
@@ -108,7 +115,7 @@ func (h *Host) compile(ctx context.Context) error {
 		rc = rc.WithCompilationCache(cache)
 	}
 	h.rt = wazero.NewRuntimeWithConfig(ctx, rc)
-	if err := h.instantiateImports(ctx); err != nil {
+	if _, err := abihost.Instantiate(ctx, h.rt, abihost.ContextResolver); err != nil {
 		return fmt.Errorf("guildvm: host module: %w", err)
 	}
 	cm, err := h.rt.CompileModule(ctx, h.cfg.Wasm)
@@ -154,7 +161,7 @@ func (h *Host) takeSnapshot(ctx context.Context) error {
 		return err
 	}
 	cs := &callState{h: h, inst: inst, deadline: time.Now().Add(h.cfg.EventTimeout)}
-	cctx := context.WithValue(ctx, callStateKey{}, cs)
+	cctx := cs.enter(ctx)
 	if _, err := abi.Negotiate(cctx, h.cm, mod); err != nil {
 		return fmt.Errorf("guildvm: %w", err)
 	}
@@ -216,6 +223,7 @@ func (h *Host) takeSnapshot(ctx context.Context) error {
 // wrap looks up what the host needs of a fresh instance.
 func (h *Host) wrap(mod api.Module, mem linearMemory) (*instance, error) {
 	inst := &instance{mod: mod, mem: mem, memory: mod.Memory(), grant: h.cfg.InitialFuel}
+	inst.door.Ops = h.cfg.Ops
 	inst.fStart = mod.ExportedFunction("pal_event_start")
 	if inst.fStart == nil || inst.memory == nil {
 		return nil, errors.New("guildvm: guest lacks the event exports")
@@ -324,6 +332,7 @@ func (h *Host) call(ctx context.Context, cs *callState, fn api.Function, args ..
 	copy(st, args)
 	h.sem <- struct{}{}
 	sp := inst.sp.Get()
+	inst.door.State = cs // another event of the guild may have run since cs last entered the guest
 	cs.last = time.Now()
 	err := fn.CallWithStack(ctx, st)
 	<-h.sem
@@ -373,10 +382,13 @@ func (h *Host) runEventOn(ctx context.Context, vm *guildVM, name string, data []
 	defer delete(inst.events, id)
 
 	cs := &callState{h: h, inst: inst, guild: vm.guild, event: id, deadline: time.Now().Add(h.cfg.EventTimeout)}
+	if !strings.HasPrefix(name, "$") { // reserved events ($install, $budget) run no template
+		cs.caps = inst.caps
+	}
 	if d, ok := ctx.Deadline(); ok && d.Before(cs.deadline) {
 		cs.deadline = d
 	}
-	cctx := context.WithValue(ctx, callStateKey{}, cs)
+	cctx := cs.enter(ctx)
 
 	// Name and data go through the scratch buffer when they fit, else through pal_buf_alloc.
 	total := uint32(len(name) + len(data))
@@ -472,7 +484,7 @@ func (h *Host) runEventOn(ctx context.Context, vm *guildVM, name string, data []
 // perform runs an async op with the guild's instance unlocked, so other events of the guild can run.
 func (h *Host) perform(ctx context.Context, vm *guildVM, pc *pendingCall) (int32, []byte) {
 	vm.mu.Unlock()
-	v, err := safeHandle(ctx, pc.op, vm.guild, pc.arg)
+	v, err := performOp(ctx, pc)
 	vm.mu.Lock()
 	if err != nil {
 		b, _ := abi.Encode(err.Error())
@@ -480,19 +492,10 @@ func (h *Host) perform(ctx context.Context, vm *guildVM, pc *pendingCall) (int32
 	}
 	b, err := abi.Encode(v)
 	if err != nil {
-		b, _ = abi.Encode("cannot encode the result of " + pc.name + ": " + err.Error())
+		b, _ = abi.Encode("cannot encode the result of " + pc.op.Name + ": " + err.Error())
 		return 1, b
 	}
 	return 0, b
-}
-
-func safeHandle(ctx context.Context, op *Op, guild uint64, arg abi.Value) (v abi.Value, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("internal error: %v", r)
-		}
-	}()
-	return op.Handler(ctx, guild, arg)
 }
 
 func (h *Host) resume(ctx context.Context, cs *callState, call uint32, status int32, payload []byte) (uint64, error) {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/palisade-bot/palisade/abi"
+	"github.com/palisade-bot/palisade/host/abihost"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
@@ -32,20 +33,7 @@ func newMockHost(t testing.TB, mod func(*Config)) (*Host, *prometheus.Registry) 
 		Wasm:         mockWasm(t),
 		Registerer:   reg,
 		EventTimeout: 200 * time.Millisecond,
-		Ops: map[string]Op{
-			"test.sync": {Handler: func(ctx context.Context, g uint64, arg abi.Value) (abi.Value, error) {
-				return abi.MapOf("guild", int64(g), "arg", arg), nil
-			}},
-			"test.async": {Async: true, Handler: func(ctx context.Context, g uint64, arg abi.Value) (abi.Value, error) {
-				if s, ok := arg.(string); ok && strings.HasPrefix(s, "sleep") {
-					time.Sleep(50 * time.Millisecond)
-				}
-				if s, ok := arg.(string); ok && s == "fail" {
-					return nil, errors.New("discord said no")
-				}
-				return arg, nil
-			}},
-		},
+		Ops:          mockOps(t, "", ""),
 	}
 	if mod != nil {
 		mod(&cfg)
@@ -56,6 +44,30 @@ func newMockHost(t testing.TB, mod func(*Config)) (*Host, *prometheus.Registry) 
 	}
 	t.Cleanup(func() { h.Close(context.Background()) })
 	return h, reg
+}
+
+// mockOps is the op table of the mock guest's "sync" and "call" events, test.sync and test.async requiring
+// capabilities syncCap and asyncCap ("" = none).
+func mockOps(t testing.TB, syncCap, asyncCap string) *abihost.Ops {
+	t.Helper()
+	ops, err := abihost.NewOps(
+		&abihost.Op{Name: "test.sync", Cap: syncCap, Sync: func(ctx context.Context, st abihost.State, arg abi.Value) (abi.Value, error) {
+			return abi.MapOf("guild", int64(GuildID(st)), "arg", arg), nil
+		}},
+		&abihost.Op{Name: "test.async", Cap: asyncCap, Async: true, Perform: func(ctx context.Context, st abihost.State, arg abi.Value) (abi.Value, error) {
+			if s, ok := arg.(string); ok && strings.HasPrefix(s, "sleep") {
+				time.Sleep(50 * time.Millisecond)
+			}
+			if s, ok := arg.(string); ok && s == "fail" {
+				return nil, errors.New("discord said no")
+			}
+			return arg, nil
+		}},
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ops
 }
 
 func dispatch(t testing.TB, h *Host, g uint64, name string, data abi.Value) (abi.Value, error) {
@@ -194,4 +206,59 @@ func TestMockSyscalls(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestMockCapabilities: ops go through abihost's door, so an op that requires a capability is refused
+// (E_DENIED) for a guild whose template lacks it and runs for one whose template has it; the rate limit is
+// consulted after the capability check.
+func TestMockCapabilities(t *testing.T) {
+	tpls := map[uint64][]Template{
+		1: {{Name: "plain", Source: "return 1"}},
+		2: {{Name: "poster", Source: "return 1", Caps: []string{"test:sync", "test:async"}}},
+		3: {{Name: "poster", Source: "return 1", Caps: []string{"test:sync", "test:async"}},
+			{Name: "reader", Source: "return 1", Caps: []string{"test:async"}}},
+		4: {{Name: "poster", Source: "return 1", Caps: []string{"test:sync"}}},
+	}
+	var limited sync.Map // guild -> true
+	h, _ := newMockHost(t, func(c *Config) {
+		c.Ops = mockOps(t, "test:sync", "test:async")
+		c.Templates = func(_ context.Context, g uint64) ([]Template, error) { return tpls[g], nil }
+		c.RateLimit = func(g uint64, op string) error {
+			if _, ok := limited.Load(g); ok {
+				return errors.New("rate limited: " + op)
+			}
+			return nil
+		}
+	})
+	denied := func(g uint64, event, cap string) {
+		t.Helper()
+		_, err := dispatch(t, h, g, event, "hi")
+		if err == nil || !strings.Contains(err.Error(), "needs capability "+cap) {
+			t.Fatalf("guild %d %s: err = %v, want E_DENIED for %s", g, event, err, cap)
+		}
+	}
+	// guild 1's template has no capabilities: both ops refused before their handlers run
+	denied(1, "sync", "test:sync")
+	denied(1, "call", "test:async")
+	// guild 2's template has both
+	v, err := dispatch(t, h, 2, "sync", "hi")
+	if err != nil || !abi.Equal(v, abi.MapOf("guild", int64(2), "arg", "hi")) {
+		t.Fatalf("guild 2 sync: %v %v", v, err)
+	}
+	if v, err = dispatch(t, h, 2, "call", "x"); err != nil || v != "x" {
+		t.Fatalf("guild 2 async: %v %v", v, err)
+	}
+	// guild 3 runs two templates: the event holds only the capability both have
+	denied(3, "sync", "test:sync")
+	if v, err = dispatch(t, h, 3, "call", "y"); err != nil || v != "y" {
+		t.Fatalf("guild 3 async: %v %v", v, err)
+	}
+	denied(4, "call", "test:async")
+	// rate limit: after the capability check
+	limited.Store(uint64(2), true)
+	if _, err = dispatch(t, h, 2, "sync", "hi"); err == nil || !strings.Contains(err.Error(), "rate limited: test.sync") {
+		t.Fatalf("rate limit: %v", err)
+	}
+	limited.Store(uint64(1), true)
+	denied(1, "sync", "test:sync")
 }

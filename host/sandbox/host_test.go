@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/palisade-bot/palisade/host/abihost"
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 )
@@ -99,7 +100,7 @@ func TestHostWriteValidates(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var out bytes.Buffer
 			st := &runState{ctx: ctx, stdout: &out, stderr: &out}
-			err := mod.ExportedFunction("f").CallWithStack(context.WithValue(ctx, runKey{}, st),
+			err := mod.ExportedFunction("f").CallWithStack(abihost.WithInstance(ctx, &abihost.Instance{State: st}),
 				[]uint64{uint64(tc.fd), uint64(tc.ptr), uint64(tc.n)})
 			if err != nil {
 				t.Fatalf("call: %v", err)
@@ -137,8 +138,7 @@ func TestHostFuel(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			st := tc.st
-			stack := []uint64{0}
-			hostFuel(context.WithValue(context.Background(), runKey{}, &st), nil, stack)
+			stack := []uint64{uint64(st.Fuel(context.Background()))}
 			if int64(stack[0]) != tc.grant || st.abort != tc.abort {
 				t.Fatalf("grant %d abort %v, want %d %v", int64(stack[0]), st.abort, tc.grant, tc.abort)
 			}
@@ -146,7 +146,7 @@ func TestHostFuel(t *testing.T) {
 	}
 	// Outside a run the import never hands out fuel.
 	stack := []uint64{42}
-	hostFuel(context.Background(), nil, stack)
+	(&abihost.Door{Resolve: abihost.ContextResolver}).Fuel(context.Background(), nil, stack)
 	if stack[0] != 0 {
 		t.Fatalf("fuel outside a run = %d", stack[0])
 	}
@@ -167,8 +167,8 @@ func TestHostNow(t *testing.T) {
 		{2, math.IsNaN, "NaN"},
 		{-1, math.IsNaN, "NaN"},
 	} {
-		stack := []uint64{uint64(uint32(tc.clock))}
-		e.hostNow(context.Background(), nil, stack)
+		st := &runState{start: e.start}
+		stack := []uint64{api.EncodeF64(st.Now(context.Background(), tc.clock))}
 		if v := api.DecodeF64(stack[0]); !tc.ok(v) {
 			t.Errorf("now(%d) = %v, want %s", tc.clock, v, tc.expect)
 		}

@@ -1,18 +1,20 @@
 // Package sandbox runs Luau scripts in Palisade's WebAssembly guest (package guest) under wazero.
 //
 // An [Engine] compiles the guest module once per process (compiler engine, DWARF off, a hard ceiling on linear
-// memory, optionally a compilation cache on disk) and provides the host module "palisade_v1" with the three
-// imports the interpreter needs (guest/src/host.h):
+// memory, optionally a compilation cache on disk) and registers the host module "palisade_v1" through
+// host/abihost, the one implementation of the guest's imports (abi/SPEC.md §4). The sandbox supplies only the
+// per-run behaviour, as an abihost.State:
 //
 //	fuel() -> i64                 refill the guest's fuel counter, or 0 to abort the running script
-//	write(fd, ptr, len)           fd 1 = stdout (print), 2 = stderr (diagnostics)
+//	write(fd, ptr, len)           fd 1 = stdout (print), 2 = stderr (diagnostics); at most 64 KiB per call
 //	now(clock) -> f64             0 = monotonic seconds, 1 = Unix time in seconds, otherwise NaN
-//	syscall(...) -> i64           the ABI's general door (abi/SPEC.md): the CLI has no SDK operations, so every
-//	                              call gets the door error "unknown operation"
+//	syscall(...) -> i64           the ABI's general door: the CLI registers no operations, so every call gets
+//	                              E_UNKNOWN_OP ("unknown syscall op ...")
 //
-// The guest may import nothing else (no WASI): NewEngine refuses a module that does. Every pointer and length
-// coming from the guest is checked against its memory; a bad one is recorded as a guest fault and reported as an
-// error of the call, never a panic.
+// The guest may import nothing else (no WASI): NewEngine refuses a module that imports anything the host
+// module does not export. The door checks every pointer and length coming from the guest against its memory;
+// a bad one is reported to the sandbox (abihost.FaultReporter), recorded as a guest fault and returned as an
+// error of the Run, never a panic.
 //
 // A [Sandbox] is one instance of the module with one interpreter state (pal_boot) and a memory budget that the
 // interpreter's allocator enforces ("not enough memory" is a script error). [Sandbox.Run] runs a script the way
@@ -37,6 +39,7 @@ import (
 
 	"github.com/palisade-bot/palisade/abi"
 	"github.com/palisade-bot/palisade/guest"
+	"github.com/palisade-bot/palisade/host/abihost"
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 )
@@ -86,7 +89,8 @@ type Config struct {
 type Engine struct {
 	rt       wazero.Runtime
 	compiled wazero.CompiledModule
-	limit    uint64 // bytes
+	host     api.Module // palisade_v1, registered by abihost
+	limit    uint64     // bytes
 	start    time.Time
 }
 
@@ -135,15 +139,17 @@ func NewEngine(ctx context.Context, cfg Config) (*Engine, error) {
 		e.rt.Close(ctx)
 		return nil, err
 	}
-	if err := e.registerHost(ctx); err != nil {
+	host, err := abihost.Instantiate(ctx, e.rt, abihost.ContextResolver)
+	if err != nil {
 		return fail(fmt.Errorf("sandbox: host module: %w", err))
 	}
+	e.host = host
 	compiled, err := e.rt.CompileModule(ctx, wasm)
 	if err != nil {
 		return fail(fmt.Errorf("sandbox: compiling the guest: %w", err))
 	}
 	e.compiled = compiled
-	if err := checkModule(compiled); err != nil {
+	if err := checkModule(compiled, host); err != nil {
 		return fail(err)
 	}
 	return e, nil
@@ -154,15 +160,6 @@ func (e *Engine) MemoryLimit() uint64 { return e.limit }
 
 // Close releases the runtime and every instance created from it.
 func (e *Engine) Close(ctx context.Context) error { return e.rt.Close(ctx) }
-
-// hostImports lists the functions of the palisade_v1 module with their signatures.
-var hostImports = map[string]struct{ params, results []api.ValueType }{
-	"fuel":  {nil, []api.ValueType{api.ValueTypeI64}},
-	"write": {[]api.ValueType{api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeI32}, nil},
-	"now":   {[]api.ValueType{api.ValueTypeI32}, []api.ValueType{api.ValueTypeF64}},
-	"syscall": {[]api.ValueType{api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeI32,
-		api.ValueTypeI32, api.ValueTypeI32}, []api.ValueType{api.ValueTypeI64}},
-}
 
 // requiredExports are the guest exports the host calls (guest/wasm/entry.c), with their signatures.
 var requiredExports = map[string]struct{ params, results []api.ValueType }{
@@ -198,18 +195,26 @@ func sig(params, results []api.ValueType) string {
 	return "(" + name(params) + ") -> (" + name(results) + ")"
 }
 
-// checkModule refuses a guest whose imports or exports do not match what this host provides and calls.
-func checkModule(m wazero.CompiledModule) error {
+// checkModule refuses a guest whose imports do not match what the host module (abihost's palisade_v1)
+// exports, or whose exports do not match what this host calls.
+func checkModule(m wazero.CompiledModule, host api.Module) error {
 	var bad []string
+	provided := host.ExportedFunctionDefinitions()
+	names := make([]string, 0, len(provided))
+	for n := range provided {
+		names = append(names, n)
+	}
+	sort.Strings(names)
 	for _, f := range m.ImportedFunctions() {
 		mod, name, _ := f.Import()
-		want, ok := hostImports[name]
+		want, ok := provided[name]
 		switch {
-		case mod != HostModule || !ok:
-			bad = append(bad, fmt.Sprintf("imports %s.%s, which the host does not provide (only %s.fuel, write, now, syscall)", mod, name, HostModule))
-		case !sameTypes(f.ParamTypes(), want.params) || !sameTypes(f.ResultTypes(), want.results):
+		case mod != host.Name() || !ok:
+			bad = append(bad, fmt.Sprintf("imports %s.%s, which the host does not provide (only %s.%s)", mod, name,
+				host.Name(), strings.Join(names, ", ")))
+		case !sameTypes(f.ParamTypes(), want.ParamTypes()) || !sameTypes(f.ResultTypes(), want.ResultTypes()):
 			bad = append(bad, fmt.Sprintf("imports %s.%s with type %s, want %s", mod, name,
-				sig(f.ParamTypes(), f.ResultTypes()), sig(want.params, want.results)))
+				sig(f.ParamTypes(), f.ResultTypes()), sig(want.ParamTypes(), want.ResultTypes())))
 		}
 	}
 	for _, mem := range m.ImportedMemories() {
@@ -217,7 +222,7 @@ func checkModule(m wazero.CompiledModule) error {
 		bad = append(bad, fmt.Sprintf("imports memory %s.%s (it must define its own)", mod, name))
 	}
 	exports := m.ExportedFunctions()
-	names := make([]string, 0, len(requiredExports))
+	names = make([]string, 0, len(requiredExports))
 	for n := range requiredExports {
 		names = append(names, n)
 	}
@@ -241,11 +246,13 @@ func checkModule(m wazero.CompiledModule) error {
 	return nil
 }
 
-// ---- host functions ----------------------------------------------------------------------------------------------
+// ---- the sandbox's abihost.State ---------------------------------------------------------------------------------
 
-// runState is the per-call state the host functions find in the call's context.
+// runState is the per-call state of the palisade_v1 imports: the Sandbox installs it as its abihost.Instance's
+// State for the duration of a boot or Run, and the call's context carries that Instance (abihost.WithInstance).
 type runState struct {
 	stdout, stderr io.Writer
+	start          time.Time // the engine's start: clock 0 counts from it
 	deadline       time.Time
 	ctx            context.Context
 	fuelLimit      int64 // 0 = unlimited
@@ -257,40 +264,13 @@ type runState struct {
 	fault          error // first invalid request from the guest
 }
 
-type runKey struct{}
+var (
+	_ abihost.State         = (*runState)(nil)
+	_ abihost.FaultReporter = (*runState)(nil)
+)
 
-func stateOf(ctx context.Context) *runState {
-	st, _ := ctx.Value(runKey{}).(*runState)
-	return st
-}
-
-func (st *runState) faultf(format string, args ...any) {
-	if st.fault == nil {
-		st.fault = fmt.Errorf("guest fault: "+format, args...)
-	}
-}
-
-func (e *Engine) registerHost(ctx context.Context) error {
-	b := e.rt.NewHostModuleBuilder(HostModule)
-	b.NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(hostFuel),
-		hostImports["fuel"].params, hostImports["fuel"].results).Export("fuel")
-	b.NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(hostWrite),
-		hostImports["write"].params, hostImports["write"].results).Export("write")
-	b.NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(e.hostNow),
-		hostImports["now"].params, hostImports["now"].results).Export("now")
-	b.NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(hostSyscall),
-		hostImports["syscall"].params, hostImports["syscall"].results).Export("syscall")
-	_, err := b.Instantiate(ctx)
-	return err
-}
-
-// hostFuel hands out FuelRefill more units, or 0 (abort) once the deadline, the context or the fuel limit is hit.
-func hostFuel(ctx context.Context, _ api.Module, stack []uint64) {
-	st := stateOf(ctx)
-	if st == nil { // called outside Run/boot: never let it spin
-		stack[0] = 0
-		return
-	}
+// Fuel hands out FuelRefill more units, or 0 (abort) once the deadline, the context or the fuel limit is hit.
+func (st *runState) Fuel(context.Context) int64 {
 	var grant int64 = FuelRefill
 	switch {
 	case st.abort != AbortNone:
@@ -305,32 +285,16 @@ func hostFuel(ctx context.Context, _ api.Module, stack []uint64) {
 		grant = st.fuelLimit - st.fuelGranted
 	}
 	st.fuelGranted += grant
-	stack[0] = uint64(grant)
+	return grant
 }
 
-// hostWrite copies guest bytes to the run's stdout (fd 1) or stderr (fd 2).
-func hostWrite(ctx context.Context, m api.Module, stack []uint64) {
-	fd, ptr, n := int32(stack[0]), uint32(stack[1]), uint32(stack[2])
-	st := stateOf(ctx)
-	if st == nil {
-		return
-	}
-	buf, ok := m.Memory().Read(ptr, n)
-	if !ok {
-		st.faultf("write(fd=%d, ptr=%d, len=%d) is outside guest memory (%d bytes)", fd, ptr, n, m.Memory().Size())
-		return
-	}
-	var w io.Writer
-	switch fd {
-	case 1:
-		w = st.stdout
-	case 2:
+// Write copies guest bytes to the run's stdout (fd 1) or stderr (fd 2); the door has checked fd and range.
+func (st *runState) Write(_ context.Context, fd int32, buf []byte) {
+	w := st.stdout
+	if fd == 2 {
 		w = st.stderr
-	default:
-		st.faultf("write to unknown fd %d", fd)
-		return
 	}
-	if w == nil || n == 0 {
+	if w == nil || len(buf) == 0 {
 		return
 	}
 	if st.outLimit > 0 {
@@ -347,39 +311,33 @@ func hostWrite(ctx context.Context, m api.Module, stack []uint64) {
 	w.Write(buf) // a failing writer (closed pipe) must not break the guest
 }
 
-// hostSyscall answers every syscall with the door error SysEUnknown and an encoded message (when out is a valid
-// range): scripts run by `palisade luau` have no SDK operations.
-func hostSyscall(ctx context.Context, m api.Module, stack []uint64) {
-	opPtr, opLen, outPtr, outCap := uint32(stack[0]), uint32(stack[1]), uint32(stack[4]), uint32(stack[5])
-	code := abi.SysEUnknown
-	status := uint64(uint32(code)) << 32
-	stack[0] = status
-	mem := m.Memory()
-	op, ok := mem.Read(opPtr, min(opLen, 64))
-	if !ok {
-		if st := stateOf(ctx); st != nil {
-			st.faultf("syscall op name (ptr=%d, len=%d) is outside guest memory", opPtr, opLen)
-		}
-		op = nil
+// Now returns seconds since the engine started (clock 0) or Unix time (clock 1), NaN otherwise.
+func (st *runState) Now(_ context.Context, clock int32) float64 {
+	switch clock {
+	case 0:
+		return time.Since(st.start).Seconds()
+	case 1:
+		return float64(time.Now().UnixNano()) / 1e9
 	}
-	enc, err := abi.Encode(fmt.Sprintf("unknown operation %q: palisade luau provides no syscalls", op))
-	if err != nil || uint32(len(enc)) > outCap || !mem.Write(outPtr, enc) {
-		return
-	}
-	stack[0] = status | uint64(len(enc))
+	return math.NaN()
 }
 
-func (e *Engine) hostNow(_ context.Context, _ api.Module, stack []uint64) {
-	var v float64
-	switch int32(stack[0]) {
-	case 0:
-		v = time.Since(e.start).Seconds()
-	case 1:
-		v = float64(time.Now().UnixNano()) / 1e9
-	default:
-		v = math.NaN()
+// HasCap: a script run by `palisade luau` holds no capabilities (and the CLI registers no ops).
+func (st *runState) HasCap(context.Context, string) bool { return false }
+
+// RateLimit never refuses: there are no ops to limit.
+func (st *runState) RateLimit(context.Context, string) error { return nil }
+
+// StartAsync: the CLI runs scripts, not events, so there is no asynchronous call context.
+func (st *runState) StartAsync(context.Context, *abihost.Op, abi.Value) (uint32, error) {
+	return 0, abihost.ErrNoContext
+}
+
+// Fault records the first invalid request of the guest; Run reports it as an error.
+func (st *runState) Fault(_ context.Context, msg string) {
+	if st.fault == nil {
+		st.fault = errors.New("guest fault: " + msg)
 	}
-	stack[0] = api.EncodeF64(v)
 }
 
 // ---- sandboxes ---------------------------------------------------------------------------------------------------
@@ -399,6 +357,7 @@ type Options struct {
 // calls are serialized.
 type Sandbox struct {
 	mu      sync.Mutex
+	door    abihost.Instance // the instance's state in the palisade_v1 door; State is set during boot and Run
 	engine  *Engine
 	mod     api.Module
 	sp      api.MutableGlobal
@@ -447,8 +406,9 @@ func (e *Engine) New(ctx context.Context, opts Options) (*Sandbox, error) {
 	s.run = mod.ExportedFunction("pal_run_script")
 	s.memUsed = mod.ExportedFunction("pal_mem_used")
 
-	bctx := context.WithValue(ctx, runKey{}, &runState{ctx: ctx, stdout: opts.Stdout, stderr: opts.Stderr,
+	bctx := s.enter(ctx, &runState{ctx: ctx, stdout: opts.Stdout, stderr: opts.Stderr, start: e.start,
 		deadline: time.Now().Add(DefaultTimeout)})
+	defer s.leave()
 	stack := []uint64{0}
 	if err := mod.ExportedFunction("pal_abi_version").CallWithStack(bctx, stack); err != nil {
 		mod.Close(ctx)
@@ -469,6 +429,16 @@ func (e *Engine) New(ctx context.Context, opts Options) (*Sandbox, error) {
 	}
 	return s, nil
 }
+
+// enter makes st the state the imports use for this sandbox's guest calls and returns the context to make them
+// with. s.mu is held (or s is not shared yet).
+func (s *Sandbox) enter(ctx context.Context, st *runState) context.Context {
+	s.door.State = st
+	return abihost.WithInstance(ctx, &s.door)
+}
+
+// leave detaches the run's state: guest calls outside boot and Run get no fuel and no output.
+func (s *Sandbox) leave() { s.door.State = nil }
 
 // Close releases the instance.
 func (s *Sandbox) Close(ctx context.Context) error { return s.mod.Close(ctx) }
@@ -555,8 +525,8 @@ func (s *Sandbox) Run(ctx context.Context, name string, src []byte, lim Limits) 
 	if s.broken != nil {
 		return res, fmt.Errorf("sandbox: %w: %v", ErrBroken, s.broken)
 	}
-	st := &runState{ctx: ctx, stdout: s.opts.Stdout, stderr: s.opts.Stderr, fuelLimit: lim.Fuel,
-		outLimit: s.opts.MaxOutput}
+	st := &runState{ctx: ctx, stdout: s.opts.Stdout, stderr: s.opts.Stderr, start: s.engine.start,
+		fuelLimit: lim.Fuel, outLimit: s.opts.MaxOutput}
 	timeout := lim.Timeout
 	if timeout == 0 {
 		timeout = DefaultTimeout
@@ -565,7 +535,8 @@ func (s *Sandbox) Run(ctx context.Context, name string, src []byte, lim Limits) 
 	if timeout > 0 {
 		st.deadline = start.Add(timeout)
 	}
-	cctx := context.WithValue(ctx, runKey{}, st)
+	cctx := s.enter(ctx, st)
+	defer s.leave()
 
 	total := uint64(len(name)) + uint64(len(src))
 	if total > math.MaxInt32 {
