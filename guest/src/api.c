@@ -50,7 +50,10 @@ Table *api_curenv(pal_State *L) {
 }
 
 /* Slot for idx, or NULL when the index is not valid. PAL_GLOBALSINDEX is materialised in *scratch. */
-static TValue *index2value(pal_State *L, int idx, TValue *scratch) {
+static TValue *index2pseudo(pal_State *L, int idx, TValue *scratch);
+
+/* (stack indices inline: library functions resolve indices all the time) */
+static inline TValue *index2value(pal_State *L, int idx, TValue *scratch) {
   TValue *base = frame_base(L);
   if (idx > 0) {
     if ((ptrdiff_t)idx > L->top - base) return NULL;
@@ -60,6 +63,10 @@ static TValue *index2value(pal_State *L, int idx, TValue *scratch) {
     if (idx == 0 || (ptrdiff_t)(-idx) > L->top - base) return NULL;
     return L->top + idx;
   }
+  return index2pseudo(L, idx, scratch);
+}
+
+static TValue *index2pseudo(pal_State *L, int idx, TValue *scratch) {
   if (idx == PAL_REGISTRYINDEX) return &G(L)->registry;
   if (idx == PAL_GLOBALSINDEX) {
     Table *env = api_curenv(L);
@@ -121,7 +128,7 @@ static TString *pushstr(pal_State *L, const char *s, size_t len) {
   return ts;
 }
 
-static Table *totable(pal_State *L, int idx) {
+static inline Table *totable(pal_State *L, int idx) {
   USE_SCRATCH;
   TValue *o = getvalue(L, idx);
   return (o != NULL && ttistable(o)) ? hvalue(o) : NULL;

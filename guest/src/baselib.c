@@ -16,7 +16,7 @@ typedef struct OutBuf {
 } OutBuf;
 
 static void out_flush(OutBuf *o) {
-  if (o->n > 0) pal_host_write(1, o->b, o->n);
+  if (o->n > 0) pal_host_writeall(1, o->b, o->n);
   o->n = 0;
 }
 
@@ -24,7 +24,7 @@ static void out_add(OutBuf *o, const char *s, size_t l) {
   if (l > sizeof o->b - o->n) {
     out_flush(o);
     if (l >= sizeof o->b) {
-      pal_host_write(1, s, l);
+      pal_host_writeall(1, s, l);
       return;
     }
   }

@@ -86,22 +86,40 @@ int stack_grow(pal_State *L, int n) {
   return stack_ensure(L, L->top, n);
 }
 
+/* Calls past PAL_MAXCALLS raise "stack overflow" once and then get a reserve of PAL_MAXCALLS/8 frames, so that an
+   xpcall handler (which runs on top of the overflowed stack) can still run; exhausting the reserve is an error
+   while handling the overflow. A size_ci above PAL_MAXCALLS marks "reserve in use"; ci_restorelimit ends it. */
+#define CI_HARDLIMIT (PAL_MAXCALLS + PAL_MAXCALLS / 8)
+
+static int ci_resize(pal_State *L, int newsize) {
+  int idx = ci_index(L, L->ci);
+  CallInfo *nci = (CallInfo *)mem_realloc(L, L->base_ci, (size_t)L->size_ci * sizeof(CallInfo),
+                                          (size_t)newsize * sizeof(CallInfo));
+  if (nci == NULL) return 0;
+  L->base_ci = nci;
+  L->size_ci = newsize;
+  L->ci = nci + idx;
+  return 1;
+}
+
+static void ci_restorelimit(pal_State *L) {
+  if (L->size_ci > PAL_MAXCALLS && ci_index(L, L->ci) + 1 < PAL_MAXCALLS) (void)ci_resize(L, PAL_MAXCALLS);
+}
+
 CallInfo *ci_push(pal_State *L) {
   int idx = ci_index(L, L->ci);
   if (idx + 1 >= L->size_ci) {
     int newsize = L->size_ci + L->size_ci / 2;
-    CallInfo *nci;
     if (idx + 1 >= PAL_MAXCALLS) {
+      if (L->size_ci > PAL_MAXCALLS || !ci_resize(L, CI_HARDLIMIT)) {
+        vm_seterrorstr(L, PAL_ERRERR, "error in error handling");
+        return NULL;
+      }
       vm_runerror(L, "stack overflow");
       return NULL;
     }
     if (newsize > PAL_MAXCALLS) newsize = PAL_MAXCALLS;
-    nci = (CallInfo *)mem_realloc(L, L->base_ci, (size_t)L->size_ci * sizeof(CallInfo),
-                                  (size_t)newsize * sizeof(CallInfo));
-    if (nci == NULL) return NULL;
-    L->base_ci = nci;
-    L->size_ci = newsize;
-    L->ci = nci + idx;
+    if (!ci_resize(L, newsize)) return NULL;
   }
   return ++L->ci;
 }
@@ -170,9 +188,13 @@ int vm_precall(pal_State *L, TValue *func, int nresults, int inloop) {
       ptrdiff_t fo = savestack(L, func);
       TValue *base;
       CallInfo *ci;
-      if (!stack_ensure(L, L->top, p->maxstacksize)) return L->errstatus;
-      ci = ci_push(L);
-      if (ci == NULL) return L->errstatus;
+      if ((L->top - L->stack) + p->maxstacksize + EXTRA_STACK > L->stacksize &&
+          !stack_ensure(L, L->top, p->maxstacksize))
+        return L->errstatus;
+      if (L->ci + 1 < L->base_ci + L->size_ci)
+        ci = ++L->ci;
+      else if ((ci = ci_push(L)) == NULL)
+        return L->errstatus;
       func = restorestack(L, fo);
       if (p->is_vararg) {
         int nfix = p->numparams;
@@ -356,6 +378,7 @@ int vm_handleerror(pal_State *L, int entry) {
       upval_close(L, level);
       L->ci = e - 1;
       L->top = level;
+      ci_restorelimit(L);
       return status;
     }
     if (L->base_ci[found].flags & CIST_XPCALL) {
@@ -378,6 +401,7 @@ int vm_handleerror(pal_State *L, int entry) {
       if (L->ci->flags & CIST_MARKER) wanted = vm_finishframes(L, wanted);
       if (ci_index(L, L->ci) >= entry && ci_isLua(L->ci) && wanted != PAL_MULTRET)
         L->top = L->stack + L->ci->top;
+      ci_restorelimit(L);
       return PAL_OK;
     }
   }

@@ -24,6 +24,17 @@ PAL_IMPORT("fuel") int64_t pal_host_fuel(void);
 /* Output: fd 1 = standard output (print), 2 = standard error / diagnostics. */
 PAL_IMPORT("write") void pal_host_write(int32_t fd, const char *p, size_t n);
 
+/* The host reads at most this many bytes per write call (abi/abi.json max_write_bytes); longer output is split. */
+#define PAL_HOST_WRITE_MAX 65536
+static inline void pal_host_writeall(int32_t fd, const char *p, size_t n) {
+  while (n > 0) {
+    size_t k = n < PAL_HOST_WRITE_MAX ? n : PAL_HOST_WRITE_MAX;
+    pal_host_write(fd, p, k);
+    p += k;
+    n -= k;
+  }
+}
+
 /* Clocks: 0 = monotonic seconds (os.clock), 1 = Unix time in seconds (os.time / os.date). */
 PAL_IMPORT("now") double pal_host_now(int32_t clock);
 

@@ -62,7 +62,7 @@ PAL_EXPORT("pal_boot") int32_t pal_boot(int32_t budget) {
 PAL_EXPORT("pal_mem_used") int64_t pal_mem_used(void) { return GL ? (int64_t)pal_memused(GL) : 0; }
 
 static void put(const char *s, size_t n) {
-  if (n > 0) pal_host_write(2, s, n);
+  if (n > 0) pal_host_writeall(2, s, n);
 }
 
 static int statuscode(int status) {

@@ -102,6 +102,7 @@ func TestCLIBehaviour(t *testing.T) {
 		wantFrame []string // these traceback lines, in this order (other lines, e.g. C frames, may be between)
 	}{
 		{file: "ok.luau", status: StatusOK, stdout: "counter\t1\n", stderrRE: `^$`},
+		{file: "long_print.luau", status: StatusOK, stdout: strings.Repeat("x", 200000) + "\ndone\n", stderrRE: `^$`},
 		{file: "syntax_error.luau", status: StatusError, stdout: "",
 			stderrRE: `^syntax_error\.luau:3: [^\n]+\nstacktrace:\n$`},
 		{file: "runtime_error.luau", status: StatusError, stdout: "before\n",
