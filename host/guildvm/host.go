@@ -259,6 +259,9 @@ func (h *Host) Dispatch(ctx context.Context, guildID uint64, ev Event) (res Resu
 	if len(ev.Name) == 0 || len(ev.Name) > maxEventName {
 		return Result{}, fmt.Errorf("guildvm: event name must be 1 to %d bytes", maxEventName)
 	}
+	if ev.Name[0] == '$' {
+		return Result{}, fmt.Errorf("guildvm: event name %q is reserved: names starting with '$' are the host's own (abi/SPEC.md §5.5)", ev.Name)
+	}
 	data := ev.Encoded
 	if data == nil {
 		if data, err = abi.Encode(ev.Data); err != nil {

@@ -93,4 +93,9 @@ func TestRealBasics(t *testing.T) {
 		t.Fatal("expected an error for a template that did not compile")
 	}
 	t.Logf("compile error: %v", err)
+	for _, name := range []string{InstallEvent, BudgetEvent, "$anything"} {
+		if _, err := h.Dispatch(context.Background(), 1, Event{Name: name}); err == nil || !strings.Contains(err.Error(), "reserved") {
+			t.Errorf("Dispatch(%q): got %v, want a 'reserved' error", name, err)
+		}
+	}
 }
