@@ -16,6 +16,7 @@ type WasmItem struct {
 	Results []string // funcs
 	Type    string   // globals: value type
 	Mutable bool     // globals
+	Index   uint32   // exports and defined globals: index in the module's space of that kind
 }
 
 func (w WasmItem) sig() string {
@@ -31,10 +32,12 @@ func (w WasmItem) sig() string {
 	return w.Kind
 }
 
-// WasmLayout is the import and export surface of a wasm binary.
+// WasmLayout is the import and export surface of a wasm binary, plus the globals it defines (a memory snapshot
+// must be able to save and restore every mutable one).
 type WasmLayout struct {
 	Imports []WasmItem
 	Exports []WasmItem
+	Globals []WasmItem // defined (not imported) globals, with Index
 }
 
 var errBadWasm = errors.New("malformed wasm binary")
@@ -323,6 +326,7 @@ func ParseLayout(wasm []byte) (*WasmLayout, error) {
 				if err := s.constExpr(); err != nil {
 					return nil, err
 				}
+				out.Globals = append(out.Globals, WasmItem{Name: "", Kind: "global", Type: valType(c), Mutable: m == 1, Index: uint32(len(globals))})
 				globals = append(globals, gtype{valType(c), m == 1})
 			}
 		case 7: // export
@@ -355,7 +359,7 @@ func ParseLayout(wasm []byte) (*WasmLayout, error) {
 		}
 	}
 	for _, e := range exports {
-		it := WasmItem{Name: e.name}
+		it := WasmItem{Name: e.name, Index: uint32(e.idx)}
 		switch e.kind {
 		case 0:
 			if e.idx >= len(funcs) {

@@ -97,6 +97,12 @@ static const char *proto_check(const Proto *p, const Proto *parent) {
         if (ttistable(&p->k[b]) || ttisfunction(&p->k[b])) goto badk;
         JUMPTO(pc + 2);
         break;
+      case OP_LTK: case OP_LEK: case OP_GTK: case OP_GEK:
+        REG(a); KIDX(b);
+        if (!ttisnumber(&p->k[b])) goto badk;
+        JUMPTO(pc + 2);
+        if (GET_OP(p->code[pc + 1]) != OP_JMP) goto badjump;
+        break;
       case OP_TEST: REG(a); JUMPTO(pc + 2); break;
       case OP_TESTSET: REG(a); REG(b); JUMPTO(pc + 2); break;
       case OP_CALL:

@@ -7,6 +7,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "gc.h"
 
@@ -756,6 +757,62 @@ int pal_rawgeti(pal_State *L, int idx, int64_t n) {
   }
   pushobj(L, tab_getint(t, n));
   return ttype(L->top - 1);
+}
+
+int pal_rawlessi(pal_State *L, int idx, int64_t a, int64_t b) {
+  Table *t = totable(L, idx);
+  const TValue *va, *vb;
+  if (t == NULL) return -1;
+  va = tab_getint(t, a);
+  vb = tab_getint(t, b);
+  if (ttisnumber(va) && ttisnumber(vb)) return nvalue(va) < nvalue(vb);
+  if (ttisstring(va) && ttisstring(vb)) {
+    const TString *sa = tsvalue(va), *sb = tsvalue(vb);
+    size_t la = sa->len, lb = sb->len;
+    int r = memcmp(getstr(sa), getstr(sb), la < lb ? la : lb);
+    if (r == 0) r = la < lb ? -1 : (la > lb ? 1 : 0);
+    return r < 0;
+  }
+  return -1;
+}
+
+void pal_rawswapi(pal_State *L, int idx, int64_t a, int64_t b) {
+  Table *t = totable(L, idx);
+  TValue va, vb;
+  if (t == NULL) return;
+  va = *tab_getint(t, a);
+  vb = *tab_getint(t, b);
+  tab_setint(L, t, a, &vb);
+  tab_setint(L, t, b, &va);
+}
+
+int pal_callrawpair(pal_State *L, int fidx, int tidx, int64_t a, int64_t b, int *res) {
+  USE_SCRATCH;
+  TValue *f = getvalue(L, fidx);
+  Table *t = totable(L, tidx);
+  TValue fv, va, vb;
+  int st;
+  if (f != NULL)
+    fv = *f;
+  else
+    setnilvalue(&fv);
+  if (t != NULL) {
+    va = *tab_getint(t, a);
+    vb = *tab_getint(t, b);
+  } else {
+    setnilvalue(&va);
+    setnilvalue(&vb);
+  }
+  if (!room(L, 3)) return L->errstatus;
+  setobj(L->top, &fv);
+  setobj(L->top + 1, &va);
+  setobj(L->top + 2, &vb);
+  L->top += 3;
+  st = pal_call(L, 2, 1);
+  if (st != PAL_OK) return st;
+  *res = !l_isfalse(L->top - 1);
+  L->top--;
+  return PAL_OK;
 }
 
 int pal_rawgetfield(pal_State *L, int idx, const char *k) {

@@ -855,6 +855,34 @@ static void cond_jump(FuncState *fs, Expr *e, int jumpif, int *list) {
             fs->line = e->line;
             emitABC(fs, OP_EQ, ra, rb, cflag);
           }
+        } else if ((e->b->k == E_NUMBER || e->a->k == E_NUMBER) && !(e->a->k == E_NUMBER && e->b->k == E_NUMBER)) {
+          /* comparison of a register with a number constant; the operand order is kept for __lt/__le and
+             error messages: R < K -> LTK, R <= K -> LEK, K < R -> GTK, K <= R -> GEK */
+          int knum = e->b->k == E_NUMBER; /* the constant is the right operand */
+          Expr *re = knum ? e->a : e->b, *ke = knum ? e->b : e->a;
+          int k = k_num(fs, ke->v.n);
+          if (k <= MAXK_ARG) {
+            int ra = exp_any(fs, re), opc;
+            /* a < b, a <= b as written; a > b is b < a, a >= b is b <= a */
+            int lt = op == OPR_LT || op == OPR_GT;
+            int left_is_k = (op == OPR_LT || op == OPR_LE) ? !knum : knum;
+            if (lt)
+              opc = left_is_k ? OP_GTK : OP_LTK;
+            else
+              opc = left_is_k ? OP_GEK : OP_LEK;
+            fs->line = e->line;
+            emitABC(fs, opc, ra, k, jumpif);
+          } else {
+            int ra = exp_any(fs, e->a);
+            int rb = exp_any(fs, e->b);
+            fs->line = e->line;
+            switch (op) {
+              case OPR_LT: emitABC(fs, OP_LT, ra, rb, jumpif); break;
+              case OPR_LE: emitABC(fs, OP_LE, ra, rb, jumpif); break;
+              case OPR_GT: emitABC(fs, OP_LT, rb, ra, jumpif); break;
+              default: emitABC(fs, OP_LE, rb, ra, jumpif); break;
+            }
+          }
         } else {
           int ra = exp_any(fs, e->a);
           int rb = exp_any(fs, e->b);

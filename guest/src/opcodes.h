@@ -93,6 +93,10 @@ typedef enum {
                                locals: emitted at the end of a loop body and before break/continue jumps
                                when the body's locals are captured)                                          */
   OP_VARARG,   /* A B          R[A], ..., R[A+B-2] := varargs; B == 0: all of them, set top (multret)        */
+  OP_LTK,      /* A B C        if ((R[A] <  K[B]) ~= (C != 0)) then pc++   (K[B]: a number)                  */
+  OP_LEK,      /* A B C        if ((R[A] <= K[B]) ~= (C != 0)) then pc++   (K[B]: a number)                  */
+  OP_GTK,      /* A B C        if ((K[B] <  R[A]) ~= (C != 0)) then pc++   (K[B]: a number, left operand)    */
+  OP_GEK,      /* A B C        if ((K[B] <= R[A]) ~= (C != 0)) then pc++   (K[B]: a number, left operand)    */
   OP_NUMOPS
 } OpCode;
 

@@ -145,6 +145,13 @@ int pal_rawgetfield(pal_State *L, int idx, const char *k);
 void pal_rawset(pal_State *L, int idx);                 /* key and value popped; nil/NaN key => pending error */
 void pal_rawseti(pal_State *L, int idx, int64_t n);     /* value popped */
 void pal_rawsetfield(pal_State *L, int idx, const char *k); /* value popped */
+/* raw t[a] < t[b] for the table at idx when both values are numbers or both are strings (no Lua code can run):
+   returns 1 or 0; returns -1 (nothing done) for any other pair, or when idx is not a table */
+int pal_rawlessi(pal_State *L, int idx, int64_t a, int64_t b);
+void pal_rawswapi(pal_State *L, int idx, int64_t a, int64_t b); /* raw t[a], t[b] = t[b], t[a] */
+/* call the value at fidx with the raw t[a], t[b] (t = the table at tidx) and one result; on PAL_OK *res = its
+   truthiness and the stack is as before; otherwise returns the error status (pending, as for pal_call) */
+int pal_callrawpair(pal_State *L, int fidx, int tidx, int64_t a, int64_t b, int *res);
 int pal_next(pal_State *L, int idx); /* key popped; pushes key,value and returns 1, or 0 at the end;
                                          invalid key => pending "invalid key to 'next'" and returns 0 */
 int pal_getmetatable(pal_State *L, int idx); /* raw metatable (ignores __metatable); pushes it and returns 1, or 0 */

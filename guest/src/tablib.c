@@ -526,13 +526,10 @@ static int tsort_less(void *ud, int64_t a, int64_t b) {
     if (charge(L, FUEL_BATCH)) return -1;
   }
   if (s->hascomp) {
-    pal_pushvalue(L, 2);
-    pal_rawgeti(L, 1, a);
-    pal_rawgeti(L, 1, b);
-    if (pal_call(L, 2, 1) != PAL_OK) return -1;
-    res = pal_toboolean(L, -1);
-    pal_pop(L, 1);
+    if (pal_callrawpair(L, 2, 1, a, b, &res) != PAL_OK) return -1;
     mayrun = 1;
+  } else if ((res = pal_rawlessi(L, 1, a, b)) >= 0) { /* numbers or strings: same result as '<' */
+    return res;
   } else {
     int ta = pal_rawgeti(L, 1, a);
     int tb = pal_rawgeti(L, 1, b);
@@ -553,11 +550,7 @@ static int tsort_less(void *ud, int64_t a, int64_t b) {
 }
 
 static void tsort_swap(void *ud, int64_t a, int64_t b) {
-  pal_State *L = ((TabSort *)ud)->L;
-  pal_rawgeti(L, 1, a);
-  pal_rawgeti(L, 1, b);
-  pal_rawseti(L, 1, a); /* t[a] = old t[b] */
-  pal_rawseti(L, 1, b); /* t[b] = old t[a] */
+  pal_rawswapi(((TabSort *)ud)->L, 1, a, b);
 }
 
 static int tab_sort(pal_State *L) {

@@ -680,8 +680,16 @@ newframe:
             setobj(ra, v);
             break;
           }
-          { /* sandbox: globals table whose __index is the built-ins table */
-            const TValue *idx = tab_gettm(L, env->metatable, TM_INDEX);
+          { /* sandbox: globals table whose __index is the built-ins table (tab_gettm inlined) */
+            Table *mt = env->metatable;
+            const TValue *idx = NULL;
+            if (!(mt->tmcache & (1u << TM_INDEX)) && g->tmname[TM_INDEX] != NULL) {
+              idx = getstr_inl(mt, g->tmname[TM_INDEX]);
+              if (ttisnil(idx)) {
+                mt->tmcache |= (uint8_t)(1u << TM_INDEX);
+                idx = NULL;
+              }
+            }
             if (idx != NULL && ttistable(idx)) {
               Table *b = hvalue(idx);
               v = getstr_inl(b, tsvalue(kv));
@@ -968,6 +976,46 @@ newframe:
           res = nvalue(ra) <= nvalue(rb);
         else
           PROTECT(vm_lessequal(L, ra, rb, &res));
+        CONDJUMP(res == (GET_C(i) != 0));
+        break;
+      }
+      case OP_LTK: {
+        const TValue *kb = k + GET_B(i);
+        int res;
+        if (ttisnumber(ra))
+          res = nvalue(ra) < nvalue(kb);
+        else
+          PROTECT(vm_lessthan(L, ra, kb, &res));
+        CONDJUMP(res == (GET_C(i) != 0));
+        break;
+      }
+      case OP_LEK: {
+        const TValue *kb = k + GET_B(i);
+        int res;
+        if (ttisnumber(ra))
+          res = nvalue(ra) <= nvalue(kb);
+        else
+          PROTECT(vm_lessequal(L, ra, kb, &res));
+        CONDJUMP(res == (GET_C(i) != 0));
+        break;
+      }
+      case OP_GTK: {
+        const TValue *kb = k + GET_B(i);
+        int res;
+        if (ttisnumber(ra))
+          res = nvalue(kb) < nvalue(ra);
+        else
+          PROTECT(vm_lessthan(L, kb, ra, &res));
+        CONDJUMP(res == (GET_C(i) != 0));
+        break;
+      }
+      case OP_GEK: {
+        const TValue *kb = k + GET_B(i);
+        int res;
+        if (ttisnumber(ra))
+          res = nvalue(kb) <= nvalue(ra);
+        else
+          PROTECT(vm_lessequal(L, kb, ra, &res));
         CONDJUMP(res == (GET_C(i) != 0));
         break;
       }
