@@ -197,6 +197,11 @@ int pal_memerror(pal_State *L);                     /* pending "not enough memor
 int pal_errpending(pal_State *L);                   /* status of the pending error, PAL_OK if none */
 void pal_pusherror(pal_State *L);                   /* push the pending error value (does not clear it) */
 void pal_clearerror(pal_State *L);
+/* return PAL_ERRSIG from a pal_CFunction when an error is pending */
+#define PAL_ERRCHECK(L)                                 \
+  do {                                                  \
+    if (pal_errpending(L) != PAL_OK) return PAL_ERRSIG; \
+  } while (0)
 /* argument checking: on failure they set a pending argument error and return a neutral value */
 int pal_argerror(pal_State *L, int narg, const char *extramsg); /* "invalid argument #n to 'f' (extramsg)" */
 int pal_typeerror(pal_State *L, int narg, const char *expected); /* "(number expected, got nil)" or

@@ -32,4 +32,11 @@ int sb_addc(StrBuf *b, char c);
 int sb_charge(StrBuf *b, size_t bytes);       /* charge fuel for bytes of work */
 void sb_push(StrBuf *b);                       /* push the result string (flushes fuel) */
 
+/* A relative string position (string.sub, find, utf8.*): negative counts from the end; too negative gives 0. */
+static inline long long str_posrel(long long pos, size_t len) {
+  if (pos >= 0) return pos;
+  if ((long long)len + pos < 0) return 0;
+  return (long long)len + pos + 1;
+}
+
 #endif

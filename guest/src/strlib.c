@@ -19,24 +19,12 @@ static int charge_bytes(pal_State *L, size_t n) {
   return pal_chargefuel(L, (int64_t)(n / FUEL_BYTES));
 }
 
-/* relative string position: negative counts from the end; too negative gives 0 */
-static long long posrel(long long pos, size_t len) {
-  if (pos >= 0) return pos;
-  if ((long long)len + pos < 0) return 0;
-  return (long long)len + pos + 1;
-}
-
-#define ERRCHECK(L) \
-  do { \
-    if (pal_errpending(L) != PAL_OK) return PAL_ERRSIG; \
-  } while (0)
-
 /* ---------------------------------------------------------------- simple functions */
 
 static int str_len(pal_State *L) {
   size_t l;
   pal_checklstring(L, 1, &l);
-  ERRCHECK(L);
+  PAL_ERRCHECK(L);
   pal_pushnumber(L, (double)l);
   return 1;
 }
@@ -44,9 +32,9 @@ static int str_len(pal_State *L) {
 static int str_sub(pal_State *L) {
   size_t l;
   const char *s = pal_checklstring(L, 1, &l);
-  long long i = posrel(pal_checkinteger(L, 2), l);
-  long long j = posrel(pal_optinteger(L, 3, -1), l);
-  ERRCHECK(L);
+  long long i = str_posrel(pal_checkinteger(L, 2), l);
+  long long j = str_posrel(pal_optinteger(L, 3, -1), l);
+  PAL_ERRCHECK(L);
   if (i < 1) i = 1;
   if (j > (long long)l) j = (long long)l;
   if (i > j) {
@@ -64,7 +52,7 @@ static int str_map(pal_State *L, int how) {
   size_t l, i;
   const char *s = pal_checklstring(L, 1, &l);
   StrBuf b;
-  ERRCHECK(L);
+  PAL_ERRCHECK(L);
   sb_init(L, &b);
   if (!sb_reserve(&b, l) || !sb_charge(&b, l)) return PAL_ERRSIG;
   for (i = 0; i < l; i++) {
@@ -89,7 +77,7 @@ static int str_rep(pal_State *L) {
   const char *s = pal_checklstring(L, 1, &l);
   int n = pal_checkinteger(L, 2);
   StrBuf b;
-  ERRCHECK(L);
+  PAL_ERRCHECK(L);
   if (n <= 0 || l == 0) {
     pal_pushlstring(L, "", 0);
     return 1;
@@ -113,11 +101,11 @@ static int str_rep(pal_State *L) {
 static int str_byte(pal_State *L) {
   size_t l;
   const char *s = pal_checklstring(L, 1, &l);
-  long long i = posrel(pal_optinteger(L, 2, 1), l);
+  long long i = str_posrel(pal_optinteger(L, 2, 1), l);
   long long j, k;
-  ERRCHECK(L);
-  j = posrel(pal_optinteger(L, 3, (int)i), l);
-  ERRCHECK(L);
+  PAL_ERRCHECK(L);
+  j = str_posrel(pal_optinteger(L, 3, (int)i), l);
+  PAL_ERRCHECK(L);
   if (i < 1) i = 1;
   if (j > (long long)l) j = (long long)l;
   if (i > j) return 0;
@@ -137,7 +125,7 @@ static int str_char(pal_State *L) {
   if (!sb_reserve(&b, (size_t)n)) return PAL_ERRSIG;
   for (i = 1; i <= n; i++) {
     int c = pal_checkinteger(L, i);
-    ERRCHECK(L);
+    PAL_ERRCHECK(L);
     if (c < 0 || c > 255) return pal_argerror(L, i, "invalid value");
     b.p[b.len++] = (char)c;
   }
@@ -151,7 +139,7 @@ static int str_split(pal_State *L) {
   const char *s = pal_checklstring(L, 1, &ls);
   const char *sep = pal_optlstring(L, 2, ",", &lsep);
   int64_t count = 0;
-  ERRCHECK(L);
+  PAL_ERRCHECK(L);
   if (charge_bytes(L, ls)) return PAL_ERRSIG;
   pal_createtable(L, 0, 0);
   if (lsep == 0) {
@@ -159,7 +147,7 @@ static int str_split(pal_State *L) {
       pal_pushlstring(L, s + i, 1);
       pal_rawseti(L, -2, ++count);
       if ((count & 63) == 0 && pal_chargefuel(L, 16)) return PAL_ERRSIG;
-      ERRCHECK(L);
+      PAL_ERRCHECK(L);
     }
     return 1;
   }
@@ -173,7 +161,7 @@ static int str_split(pal_State *L) {
     i += lsep;
     start = i;
     if ((count & 63) == 0 && pal_chargefuel(L, 16)) return PAL_ERRSIG;
-    ERRCHECK(L);
+    PAL_ERRCHECK(L);
   }
   pal_pushlstring(L, s + start, ls - start);
   pal_rawseti(L, -2, ++count);
@@ -216,8 +204,8 @@ static int find_aux(pal_State *L, int find) {
   size_t ls, lp;
   const char *s = pal_checklstring(L, 1, &ls);
   const char *p = pal_checklstring(L, 2, &lp);
-  long long init = posrel(pal_optinteger(L, 3, 1), ls);
-  ERRCHECK(L);
+  long long init = str_posrel(pal_optinteger(L, 3, 1), ls);
+  PAL_ERRCHECK(L);
   if (init < 1) init = 1;
   if (init > (long long)ls + 1) {
     pal_pushnil(L);
@@ -300,10 +288,10 @@ static int str_gmatch(pal_State *L) {
   uint8_t *st;
   pal_checklstring(L, 1, NULL);
   pal_checklstring(L, 2, NULL);
-  ERRCHECK(L);
+  PAL_ERRCHECK(L);
   pal_settop(L, 2);
   st = pal_newbuffer(L, sizeof(size_t));
-  ERRCHECK(L);
+  PAL_ERRCHECK(L);
   if (st == NULL) return pal_memerror(L);
   pal_pushcclosure(L, gmatch_step, "gmatch", 3);
   return 1;
@@ -394,11 +382,11 @@ static int str_gsub(pal_State *L) {
   const char *src;
   lpat_State ms;
   StrBuf b;
-  ERRCHECK(L);
+  PAL_ERRCHECK(L);
   if (tr != PAL_TNUMBER && tr != PAL_TSTRING && tr != PAL_TFUNCTION && tr != PAL_TTABLE)
     return pal_typeerror(L, 3, "string/function/table");
   max_n = pal_optinteger(L, 4, ls < 0x7ffffffe ? (int)ls + 1 : 0x7fffffff);
-  ERRCHECK(L);
+  PAL_ERRCHECK(L);
   anchor = lp > 0 && *p == '^';
   if (anchor) p++;
   sb_init(L, &b);
@@ -469,7 +457,7 @@ static int str_format(pal_State *L) {
   FmtCtx ctx;
   StrFmtIO io;
   char err[96];
-  ERRCHECK(L);
+  PAL_ERRCHECK(L);
   pal_pushnil(L);
   ctx.scratch = top + 1;
   ctx.L = L;
@@ -501,7 +489,7 @@ static int str_pack(pal_State *L) {
   int arg = 1, nargs = pal_gettop(L); /* counted before sb_init reserves a stack slot */
   size_t total = 0;
   char err[80];
-  ERRCHECK(L);
+  PAL_ERRCHECK(L);
   if (charge_bytes(L, lf)) return PAL_ERRSIG;
   fend = f + lf;
   sp_init(&h);
@@ -522,7 +510,7 @@ static int str_pack(pal_State *L) {
     case SP_UINT: {
       double v = pal_checknumber(L, arg);
       int64_t n;
-      ERRCHECK(L);
+      PAL_ERRCHECK(L);
       n = (kind == SP_UINT && v >= 0) ? (int64_t)strfmt_touint64(v) : strfmt_toint64(v);
       if (size < 8) {
         if (kind == SP_INT) {
@@ -538,14 +526,14 @@ static int str_pack(pal_State *L) {
     }
     case SP_FLOAT: {
       float v = (float)pal_checknumber(L, arg);
-      ERRCHECK(L);
+      PAL_ERRCHECK(L);
       sp_copyendian(tmp, (const unsigned char *)&v, 4, h.little);
       if (!sb_add(&b, tmp, 4)) return PAL_ERRSIG;
       break;
     }
     case SP_DOUBLE: {
       double v = pal_checknumber(L, arg);
-      ERRCHECK(L);
+      PAL_ERRCHECK(L);
       sp_copyendian(tmp, (const unsigned char *)&v, 8, h.little);
       if (!sb_add(&b, tmp, 8)) return PAL_ERRSIG;
       break;
@@ -553,7 +541,7 @@ static int str_pack(pal_State *L) {
     case SP_CHAR: {
       size_t len;
       const char *s = pal_checklstring(L, arg, &len);
-      ERRCHECK(L);
+      PAL_ERRCHECK(L);
       if (len > (size_t)size) return pal_argerror(L, arg, "string longer than given size");
       if (!sb_add(&b, s, len) || !sb_reserve(&b, (size_t)size - len)) return PAL_ERRSIG;
       memset(b.p + b.len, 0, (size_t)size - len);
@@ -563,7 +551,7 @@ static int str_pack(pal_State *L) {
     case SP_STRING: {
       size_t len;
       const char *s = pal_checklstring(L, arg, &len);
-      ERRCHECK(L);
+      PAL_ERRCHECK(L);
       if (size < 8 && (uint64_t)len >= ((uint64_t)1 << (size * 8)))
         return pal_argerror(L, arg, "string longer than given size");
       sp_putint(tmp, (uint64_t)len, h.little, size, 0);
@@ -574,7 +562,7 @@ static int str_pack(pal_State *L) {
     case SP_ZSTR: {
       size_t len;
       const char *s = pal_checklstring(L, arg, &len);
-      ERRCHECK(L);
+      PAL_ERRCHECK(L);
       if (memchr(s, '\0', len) != NULL) return pal_argerror(L, arg, "string contains zeros");
       if (!sb_add(&b, s, len) || !sb_addc(&b, '\0')) return PAL_ERRSIG;
       total += len + 1;
@@ -599,7 +587,7 @@ static int str_packsize(pal_State *L) {
   SpHeader h;
   size_t total = 0;
   char err[80];
-  ERRCHECK(L);
+  PAL_ERRCHECK(L);
   if (charge_bytes(L, lf)) return PAL_ERRSIG;
   fend = f + lf;
   sp_init(&h);
@@ -620,11 +608,11 @@ static int str_unpack(pal_State *L) {
   size_t lf, ld, pos;
   const char *f = pal_checklstring(L, 1, &lf), *fend;
   const char *data = pal_checklstring(L, 2, &ld);
-  long long ipos = posrel(pal_optinteger(L, 3, 1), ld) - 1;
+  long long ipos = str_posrel(pal_optinteger(L, 3, 1), ld) - 1;
   SpHeader h;
   int n = 0;
   char err[80];
-  ERRCHECK(L);
+  PAL_ERRCHECK(L);
   if (ipos < 0 || (size_t)ipos > ld) return pal_argerror(L, 3, "initial position out of string");
   pos = (size_t)ipos;
   if (charge_bytes(L, lf)) return PAL_ERRSIG;
@@ -684,7 +672,7 @@ static int str_unpack(pal_State *L) {
       break;
     }
     pos += (size_t)size;
-    ERRCHECK(L);
+    PAL_ERRCHECK(L);
   }
   if (charge_bytes(L, pos - (size_t)ipos)) return PAL_ERRSIG;
   pal_pushnumber(L, (double)(pos + 1));

@@ -59,17 +59,6 @@ static int utf8_encode(char *buf, unsigned x) {
   return 4;
 }
 
-static long long u_posrel(long long pos, size_t len) {
-  if (pos >= 0) return pos;
-  if ((long long)len + pos < 0) return 0;
-  return (long long)len + pos + 1;
-}
-
-#define ERRCHECK(L) \
-  do { \
-    if (pal_errpending(L) != PAL_OK) return PAL_ERRSIG; \
-  } while (0)
-
 static int u_char(pal_State *L) {
   int n = pal_gettop(L), i;
   StrBuf b;
@@ -78,7 +67,7 @@ static int u_char(pal_State *L) {
     double d = pal_checknumber(L, i);
     char tmp[4];
     unsigned c;
-    ERRCHECK(L);
+    PAL_ERRCHECK(L);
     /* int arg semantics: truncate toward zero */
     if (!(d > -1.0 && d < (double)UTF8_MAX + 1.0)) return pal_argerror(L, i, "value out of range");
     c = (unsigned)d;
@@ -91,10 +80,10 @@ static int u_char(pal_State *L) {
 static int u_len(pal_State *L) {
   size_t len;
   const char *s = pal_checklstring(L, 1, &len);
-  long long i = u_posrel(pal_optinteger(L, 2, 1), len);
-  long long j = u_posrel(pal_optinteger(L, 3, -1), len);
+  long long i = str_posrel(pal_optinteger(L, 2, 1), len);
+  long long j = str_posrel(pal_optinteger(L, 3, -1), len);
   double n = 0;
-  ERRCHECK(L);
+  PAL_ERRCHECK(L);
   if (!(1 <= i && i - 1 <= (long long)len)) return pal_argerror(L, 2, "initial position out of string");
   if (!(j - 1 < (long long)len)) return pal_argerror(L, 3, "final position out of string");
   if (len >= 16 && pal_chargefuel(L, (int64_t)(len / 16))) return PAL_ERRSIG;
@@ -118,12 +107,12 @@ static int u_len(pal_State *L) {
 static int u_codepoint(pal_State *L) {
   size_t len;
   const char *s = pal_checklstring(L, 1, &len);
-  long long i = u_posrel(pal_optinteger(L, 2, 1), len), j;
+  long long i = str_posrel(pal_optinteger(L, 2, 1), len), j;
   const char *p, *se;
   int n = 0;
-  ERRCHECK(L);
-  j = u_posrel(pal_optinteger(L, 3, (int)i), len);
-  ERRCHECK(L);
+  PAL_ERRCHECK(L);
+  j = str_posrel(pal_optinteger(L, 3, (int)i), len);
+  PAL_ERRCHECK(L);
   if (i < 1) return pal_argerror(L, 2, "out of range");
   if (j > (long long)len) return pal_argerror(L, 3, "out of range");
   if (i > j) return 0;
@@ -149,10 +138,10 @@ static int u_offset(pal_State *L) {
   long long n = pal_checkinteger(L, 2);
   long long i;
   const char *end;
-  ERRCHECK(L);
+  PAL_ERRCHECK(L);
   end = s + len;
-  i = u_posrel(pal_optinteger(L, 3, n >= 0 ? 1 : (int)len + 1), len);
-  ERRCHECK(L);
+  i = str_posrel(pal_optinteger(L, 3, n >= 0 ? 1 : (int)len + 1), len);
+  PAL_ERRCHECK(L);
   if (!(1 <= i && i - 1 <= (long long)len)) return pal_argerror(L, 3, "position out of range");
   i--;
   if (pal_chargefuel(L, (int64_t)(len / 16))) return PAL_ERRSIG;
@@ -190,7 +179,7 @@ static int u_codes_step(pal_State *L) {
   long long i = (long long)pal_tonumber(L, 2) - 1;
   unsigned c;
   const char *next;
-  ERRCHECK(L);
+  PAL_ERRCHECK(L);
   if (i < 0) {
     i = 0;
   } else if (i < (long long)len) {
@@ -208,7 +197,7 @@ static int u_codes_step(pal_State *L) {
 
 static int u_codes(pal_State *L) {
   pal_checklstring(L, 1, NULL);
-  ERRCHECK(L);
+  PAL_ERRCHECK(L);
   pal_pushcfunction(L, u_codes_step, "codes");
   pal_pushvalue(L, 1);
   pal_pushnumber(L, 0);
