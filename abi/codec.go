@@ -338,6 +338,9 @@ type decoder struct {
 
 var errTrunc = &CodecError{Msg: "truncated value"}
 
+// maxPrealloc bounds the capacity a decoded MAP is presized with from its (untrusted) count.
+const maxPrealloc = 1024
+
 func (d *decoder) need(n int) error {
 	if n < 0 || len(d.b)-d.off < n {
 		return errTrunc
@@ -426,9 +429,12 @@ func (d *decoder) value(depth int) (Value, error) {
 		if n > (len(d.b)-d.off)/2 { // every entry takes at least two bytes
 			return nil, errTrunc
 		}
-		m := NewMap(n)
+		// n is untrusted: presize for at most maxPrealloc entries and let append grow with the entries actually
+		// decoded (a hostile count with duplicate keys must not cost a huge up-front allocation).
+		hint := min(n, maxPrealloc)
+		m := NewMap(hint)
 		if n > 8 {
-			m.idx = make(map[Value]int, n)
+			m.idx = make(map[Value]int, hint)
 		}
 		for i := 0; i < n; i++ {
 			k, err := d.key()

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"math"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -206,4 +207,43 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("re-encoding differs:\n in  %x\n out %x", b, out)
 		}
 	})
+}
+
+// TestDecodeHostileCountAlloc: a count in a LIST/MAP header is guest-controlled (syscall arguments, mailbox
+// results). Decoding must not allocate far more than the entries it actually decodes before failing.
+func TestDecodeHostileCountAlloc(t *testing.T) {
+	header := func(tag byte, n uint32, size int, fill byte) []byte {
+		b := make([]byte, size)
+		b[0] = tag
+		b[1], b[2], b[3], b[4] = byte(n), byte(n>>8), byte(n>>16), byte(n>>24)
+		for i := 5; i < len(b); i++ {
+			b[i] = fill
+		}
+		return b
+	}
+	const size = MaxValueBytes
+	cases := []struct {
+		name     string
+		in       []byte
+		maxAlloc uint64 // bytes allocated by Decode, at most
+	}{
+		// duplicate key "true" on the second entry: only two entries are ever decoded
+		{"map count = remaining/2, dup keys", header(TagMap, (size-5)/2, size, TagTrue), 1 << 20},
+		{"map count = remaining/2, truncated", header(TagMap, (size-5)/2, 64, TagTrue), 1 << 20},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var m1, m2 runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&m1)
+			_, err := Decode(c.in)
+			runtime.ReadMemStats(&m2)
+			if err == nil {
+				t.Fatal("hostile input decoded")
+			}
+			if got := m2.TotalAlloc - m1.TotalAlloc; got > c.maxAlloc {
+				t.Fatalf("Decode allocated %d bytes for a %d-byte input that fails early (limit %d): %v", got, len(c.in), c.maxAlloc, err)
+			}
+		})
+	}
 }

@@ -380,6 +380,7 @@ func (h *Host) runEventOn(ctx context.Context, vm *guildVM, name string, data []
 	id := inst.nextEvent
 	inst.events[id] = true
 	defer delete(inst.events, id)
+	defer inst.dropPending(id) // calls the guest made in this event but never parked on
 
 	cs := &callState{h: h, inst: inst, guild: vm.guild, event: id, deadline: time.Now().Add(h.cfg.EventTimeout)}
 	if !strings.HasPrefix(name, "$") { // reserved events ($install, $budget) run no template
@@ -448,8 +449,7 @@ func (h *Host) runEventOn(ctx context.Context, vm *guildVM, name string, data []
 			}
 			return Result{Fuel: cs.fuel}, se
 		case stepPending:
-			pc := inst.pending[mb.call]
-			delete(inst.pending, mb.call)
+			pc := inst.takePending(mb.call, id)
 			if pc == nil {
 				h.cancelEvent(cctx, cs, id)
 				return Result{Fuel: cs.fuel}, fmt.Errorf("guildvm: guest parked on unknown call %d", mb.call)
@@ -477,6 +477,27 @@ func (h *Host) runEventOn(ctx context.Context, vm *guildVM, name string, data []
 			return Result{Fuel: cs.fuel}, fmt.Errorf("guildvm: guest rejected the payload: %s", h.errorMessage(inst, mb))
 		default:
 			return Result{Fuel: cs.fuel}, fmt.Errorf("guildvm: guest returned step %d", int32(step))
+		}
+	}
+}
+
+// takePending removes and returns the pending call the guest says event parked on. mb.call is guest data: a
+// call registered by another event (or none) is refused, so an event can only wait on its own calls.
+func (inst *instance) takePending(call, event uint32) *pendingCall {
+	pc := inst.pending[call]
+	if pc == nil || pc.event != event {
+		return nil
+	}
+	delete(inst.pending, call)
+	return pc
+}
+
+// dropPending forgets the calls event registered and did not park on (they would otherwise hold pending slots
+// until the instance is rebuilt).
+func (inst *instance) dropPending(event uint32) {
+	for k, pc := range inst.pending {
+		if pc.event == event {
+			delete(inst.pending, k)
 		}
 	}
 }
@@ -527,11 +548,7 @@ func (h *Host) cancelEvent(ctx context.Context, cs *callState, id uint32) {
 	if fn := cs.inst.cancelFn(); fn != nil {
 		h.call(ctx, cs, fn, uint64(id))
 	}
-	for k, pc := range cs.inst.pending {
-		if pc.event == id {
-			delete(cs.inst.pending, k)
-		}
-	}
+	cs.inst.dropPending(id)
 }
 
 func (h *Host) readValue(inst *instance, mb mailbox) (abi.Value, error) {
