@@ -247,3 +247,31 @@ func TestDecodeHostileCountAlloc(t *testing.T) {
 		})
 	}
 }
+
+func TestEqualOrderedAndUnordered(t *testing.T) {
+	ab := MapOf("a", 1.0, "b", []Value{2.0, MapOf("x", true, "y", false)})
+	ba := MapOf("b", []Value{2.0, MapOf("y", false, "x", true)}, "a", 1.0)
+	tests := []struct {
+		name             string
+		a, b             Value
+		equal, unordered bool
+	}{
+		{"same map", ab, ab, true, true},
+		{"maps in another order, nested too", ab, ba, false, true},
+		{"different value", ab, MapOf("a", 1.0, "b", []Value{3.0, MapOf("x", true, "y", false)}), false, false},
+		{"missing key", ab, MapOf("a", 1.0, "c", []Value{2.0}), false, false},
+		{"list order matters", []Value{1.0, 2.0}, []Value{2.0, 1.0}, false, false},
+		{"NaN equals NaN by bits", math.NaN(), math.NaN(), true, true},
+		{"int is not float", int64(1), 1.0, false, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := Equal(tc.a, tc.b); got != tc.equal {
+				t.Errorf("Equal = %v, want %v", got, tc.equal)
+			}
+			if got := EqualUnordered(tc.a, tc.b); got != tc.unordered {
+				t.Errorf("EqualUnordered = %v, want %v", got, tc.unordered)
+			}
+		})
+	}
+}

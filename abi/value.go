@@ -182,7 +182,12 @@ func (m *Map) String() string {
 
 // Equal reports whether a and b are the same value: same types, floats compared by bits (so NaN equals NaN
 // and -0 differs from 0), maps compared in order.
-func Equal(a, b Value) bool {
+func Equal(a, b Value) bool { return equal(a, b, true) }
+
+// EqualUnordered is Equal with maps compared as sets of entries (the guest's table order is arbitrary).
+func EqualUnordered(a, b Value) bool { return equal(a, b, false) }
+
+func equal(a, b Value, ordered bool) bool {
 	switch x := a.(type) {
 	case nil:
 		return b == nil
@@ -210,7 +215,7 @@ func Equal(a, b Value) bool {
 			return false
 		}
 		for i := range x {
-			if !Equal(x[i], y[i]) {
+			if !equal(x[i], y[i], ordered) {
 				return false
 			}
 		}
@@ -221,41 +226,21 @@ func Equal(a, b Value) bool {
 			return false
 		}
 		for i := range x.keys {
-			if !Equal(x.keys[i], y.keys[i]) || !Equal(x.vals[i], y.vals[i]) {
+			j := i
+			if ordered {
+				if !equal(x.keys[i], y.keys[i], true) {
+					return false
+				}
+			} else if k, found := y.find(x.keys[i]); found {
+				j = k
+			} else {
+				return false
+			}
+			if !equal(x.vals[i], y.vals[j], ordered) {
 				return false
 			}
 		}
 		return true
 	}
 	return false
-}
-
-// EqualUnordered is Equal with maps compared as sets of entries (the guest's table order is arbitrary).
-func EqualUnordered(a, b Value) bool {
-	switch x := a.(type) {
-	case []Value:
-		y, ok := b.([]Value)
-		if !ok || len(x) != len(y) {
-			return false
-		}
-		for i := range x {
-			if !EqualUnordered(x[i], y[i]) {
-				return false
-			}
-		}
-		return true
-	case *Map:
-		y, ok := b.(*Map)
-		if !ok || x.Len() != y.Len() {
-			return false
-		}
-		for i := range x.keys {
-			j, found := y.find(x.keys[i])
-			if !found || !EqualUnordered(x.vals[i], y.vals[j]) {
-				return false
-			}
-		}
-		return true
-	}
-	return Equal(a, b)
 }
