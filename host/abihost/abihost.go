@@ -128,6 +128,14 @@ type Instance struct {
 	hasParked    bool
 }
 
+// Enter makes st the State for the next host→guest call (nil detaches it) and discards any parked answer: a
+// parked result belongs to the guest execution that parked it and must be taken before that call returns, so it
+// can never leak into a later event.
+func (inst *Instance) Enter(st State) {
+	inst.State = st
+	inst.parked, inst.parkedStatus, inst.hasParked = nil, 0, false
+}
+
 // Resolver finds the Instance of the calling module; nil refuses every call.
 type Resolver func(ctx context.Context, m api.Module) *Instance
 

@@ -209,6 +209,11 @@ func TestParked(t *testing.T) {
 	if st, _, _ = h.call(abi.TakeOp, nil, 4096); st != abi.SysEBadArg {
 		t.Fatalf("take after another call: %d", st)
 	}
+	h.call("echo", arg, 100)
+	h.inst.Enter(h.st) // the host enters the guest again (another event): the parked answer is gone
+	if st, _, _ = h.call(abi.TakeOp, nil, 4096); st != abi.SysEBadArg {
+		t.Fatalf("take after a new host entry: %d", st)
+	}
 }
 
 func TestBadPointers(t *testing.T) {

@@ -96,7 +96,7 @@ type callState struct {
 // enter returns the context for guest calls made with cs: it carries the instance's door for
 // abihost.ContextResolver.
 func (cs *callState) enter(ctx context.Context) context.Context {
-	cs.inst.door.State = cs
+	cs.inst.door.Enter(cs)
 	return abihost.WithInstance(ctx, &cs.inst.door)
 }
 
@@ -332,7 +332,7 @@ func (h *Host) call(ctx context.Context, cs *callState, fn api.Function, args ..
 	copy(st, args)
 	h.sem <- struct{}{}
 	sp := inst.sp.Get()
-	inst.door.State = cs // another event of the guild may have run since cs last entered the guest
+	inst.door.Enter(cs) // another event of the guild may have run since cs last entered the guest
 	cs.last = time.Now()
 	err := fn.CallWithStack(ctx, st)
 	<-h.sem

@@ -433,12 +433,12 @@ func (e *Engine) New(ctx context.Context, opts Options) (*Sandbox, error) {
 // enter makes st the state the imports use for this sandbox's guest calls and returns the context to make them
 // with. s.mu is held (or s is not shared yet).
 func (s *Sandbox) enter(ctx context.Context, st *runState) context.Context {
-	s.door.State = st
+	s.door.Enter(st)
 	return abihost.WithInstance(ctx, &s.door)
 }
 
 // leave detaches the run's state: guest calls outside boot and Run get no fuel and no output.
-func (s *Sandbox) leave() { s.door.State = nil }
+func (s *Sandbox) leave() { s.door.Enter(nil) }
 
 // Close releases the instance.
 func (s *Sandbox) Close(ctx context.Context) error { return s.mod.Close(ctx) }
