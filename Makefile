@@ -203,7 +203,8 @@ run: deps
 bench: deps
 	$(MAKE) -j$(JOBS) native
 	$(GO) test -run '^$$' -bench '^BenchmarkCompare$$' -benchtime 1x -timeout 30m ./host/sandbox
-	$(GO) test -run '^$$' -bench '^Benchmark(ColdStart|Restore|Dispatch)' -benchtime 3000x -timeout 30m ./host/guildvm
+	$(GO) test -run '^$$' -bench '^Benchmark(ColdStart|Restore)' -benchtime 3000x -timeout 30m ./host/guildvm
+	$(GO) test -run '^$$' -bench '^BenchmarkDispatchThroughput$$' -benchtime 3s -timeout 30m ./host/guildvm
 	$(GO) test -run '^$$' -bench '^BenchmarkIdleGuildRSS$$' -benchtime 1x -timeout 30m ./host/guildvm
 
 clean:

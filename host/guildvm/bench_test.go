@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 // Benchmarks (the targets on a 2-core machine: cold start ≤ 50 µs p50, ≤ 128 KiB RSS per idle guild,
@@ -45,32 +47,63 @@ func percentile(d []time.Duration, p float64) float64 {
 	return float64(d[int(float64(len(d)-1)*p)].Nanoseconds()) / 1e3
 }
 
-// BenchmarkColdStart: an event to a guild that has no instance yet (restore from the snapshot, install the
-// template, run the event).
+// BenchmarkColdStart: an event to a guild that has no instance yet. Cases:
+//
+//	burst   cold starts back to back: spares (started ahead of time by a background goroutine) run out, so
+//	        most starts restore the template image themselves
+//	paced   one cold start per millisecond (1,000 new guilds a second): the steady state, where a spare is
+//	        usually ready
+//	unique  (real guest) every guild has templates of its own: no template image yet, so the start restores
+//	        the base image, compiles the template and stores a new image
 func BenchmarkColdStart(b *testing.B) {
 	for _, g := range benchGuests(b) {
-		b.Run(g.name, func(b *testing.B) {
-			h := g.host(b, func(c *Config) { c.IdleTimeout = -1; c.MaxInstances = 1 << 20 })
-			ctx := context.Background()
-			lat := make([]time.Duration, 0, b.N)
-			// close instances in batches so the benchmark measures creation, not a growing heap
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				t0 := time.Now()
-				if _, err := h.Dispatch(ctx, uint64(1e9+i), g.event); err != nil {
-					b.Fatal(err)
+		cases := []struct {
+			name   string
+			pace   time.Duration
+			unique bool
+		}{{"burst", 0, false}, {"paced", time.Millisecond, false}}
+		if g.name == "real" {
+			cases = append(cases, struct {
+				name   string
+				pace   time.Duration
+				unique bool
+			}{"unique", 0, true})
+		}
+		for _, c := range cases {
+			b.Run(g.name+"/"+c.name, func(b *testing.B) {
+				h := g.host(b, func(cfg *Config) {
+					cfg.IdleTimeout = -1
+					cfg.MaxInstances = 1 << 20
+					if c.unique {
+						cfg.Templates = func(_ context.Context, guild uint64) ([]Template, error) {
+							return []Template{{Name: "main", Source: "return 1 -- " + strconv.FormatUint(guild, 10)}}, nil
+						}
+					}
+				})
+				ctx := context.Background()
+				lat := make([]time.Duration, 0, b.N)
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					t0 := time.Now()
+					if _, err := h.Dispatch(ctx, uint64(1e9+i), g.event); err != nil {
+						b.Fatal(err)
+					}
+					lat = append(lat, time.Since(t0))
+					if c.pace > 0 || i%1000 == 999 {
+						b.StopTimer()
+						if i%1000 == 999 { // close instances in batches: measure creation, not a growing heap
+							h.evictIdle(ctx, time.Now().Add(time.Hour))
+						}
+						time.Sleep(c.pace)
+						b.StartTimer()
+					}
 				}
-				lat = append(lat, time.Since(t0))
-				if i%1000 == 999 {
-					b.StopTimer()
-					h.evictIdle(ctx, time.Now().Add(time.Hour))
-					b.StartTimer()
-				}
-			}
-			b.StopTimer()
-			b.ReportMetric(percentile(lat, 0.5), "p50-µs")
-			b.ReportMetric(percentile(lat, 0.99), "p99-µs")
-		})
+				b.StopTimer()
+				b.ReportMetric(percentile(lat, 0.5), "p50-µs")
+				b.ReportMetric(percentile(lat, 0.99), "p99-µs")
+				b.ReportMetric(testutil.ToFloat64(h.m.starts.WithLabelValues("spare"))/float64(b.N), "spare-ratio")
+			})
+		}
 	}
 }
 
@@ -161,11 +194,11 @@ func BenchmarkRestore(b *testing.B) {
 		b.Run(g.name, func(b *testing.B) {
 			h := g.host(b, nil)
 			ctx := context.Background()
-			b.Logf("cmRestore stripped: %v, image %d KiB, CoW %v", h.cmRestore != h.cm, len(h.snap.data)>>10, h.snap.fd >= 0)
+			b.Logf("cmRestore stripped: %v, image %d KiB, CoW %v", h.cmRestore != h.cm, h.snap.size>>10, h.snap.fd >= 0)
 			insts := make([]*instance, 0, 1000)
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				inst, err := h.restore(ctx, uint64(i))
+				inst, err := h.restore(ctx, h.cfg.MemoryBudget, h.snap)
 				if err != nil {
 					b.Fatal(err)
 				}

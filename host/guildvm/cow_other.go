@@ -6,20 +6,22 @@ import "errors"
 
 const cowAvailable = false
 
-func newImageFile(mem []byte, size int64) (int, error) {
-	return -1, errors.New("copy-on-write snapshots need Linux")
+func newImageFile(mem []byte, size int64) (int, []pageRange, error) {
+	return -1, nil, errors.New("copy-on-write snapshots need Linux")
 }
 
 func closeImageFile(fd int) error { return nil }
 
 type cowMemory struct{ sliceMemory }
 
-func newCowMemory(max uint64) (*cowMemory, error) {
-	return nil, errors.New("copy-on-write snapshots need Linux")
-}
-
-func (m *cowMemory) restore(im *image) error { return errors.New("copy-on-write snapshots need Linux") }
-
 func newCowMemoryFromImage(fd int, max uint64) (*cowMemory, error) {
 	return nil, errors.New("copy-on-write snapshots need Linux")
 }
+
+type pageRange struct{ start, n uint32 }
+
+func (m *cowMemory) dirtyPages(size uint64) []pageRange { return nil }
+
+func (m *cowMemory) prefault(rs []pageRange) {}
+
+func (m *cowMemory) touch(rs []pageRange) {}

@@ -7,6 +7,10 @@
 // memfd and is mapped MAP_PRIVATE|MAP_FIXED over the new instance's memory reservation (copy-on-write: pages are
 // shared until the guest writes them); elsewhere, or when Config.DisableCoW is set, the image is copied.
 //
+// Guilds whose budget and templates match a stored template image start from that image instead of compiling
+// their templates (images.go), with the pages their first event will write prefaulted in a batch; images that
+// several guilds start from also keep spare instances restored ahead of time (spares.go).
+//
 // Events are delivered with the event protocol of abi/SPEC.md §5: each event runs as its own guest coroutine;
 // an asynchronous syscall parks it (step PENDING) and the host performs the operation with the guild's
 // instance unlocked, so other events of the same guild can run meanwhile.
@@ -53,6 +57,8 @@ const (
 	DefaultGiveTime       = time.Second
 	DefaultIdleTimeout    = 15 * time.Minute
 	DefaultMaxInstances   = 10000
+	DefaultTemplateImages = 256
+	DefaultSpares         = 8
 	DefaultRefillInterval = time.Millisecond
 	DefaultMaxMemoryPages = 1024 // 64 MiB: runtime-wide page limit, the largest per-guild ceiling allowed
 
@@ -123,6 +129,12 @@ type Config struct {
 	Logger     *slog.Logger          // default slog.Default()
 	Registerer prometheus.Registerer // nil = metrics not registered anywhere
 	DisableCoW bool                  // use the plain-copy restore even where copy-on-write is available
+	// TemplateImages is how many template images (a guild's state right after its templates were installed,
+	// shared by guilds with the same budget and templates) are kept; default 256, <0 = none.
+	TemplateImages int
+	// Spares is how many instances may be kept started ahead of time from template images that several
+	// guilds start from (see spares.go); default 8, <0 = none. Needs TemplateImages.
+	Spares int
 }
 
 func (c *Config) setDefaults() {
@@ -152,6 +164,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.MaxInstances <= 0 {
 		c.MaxInstances = DefaultMaxInstances
+	}
+	if c.TemplateImages == 0 {
+		c.TemplateImages = DefaultTemplateImages
+	}
+	if c.Spares == 0 {
+		c.Spares = DefaultSpares
 	}
 	if c.MaxConcurrent <= 0 {
 		c.MaxConcurrent = runtime.GOMAXPROCS(0) - 1

@@ -20,8 +20,10 @@ type Host struct {
 	cmRestore   wazero.CompiledModule // cm without data segments (the snapshot image replaces memory), or cm
 	cache       wazero.CompilationCache
 	modCfg      wazero.ModuleConfig
-	snap        *image
-	globalNames []string // exported mutable globals saved in the snapshot (normally just __stack_pointer)
+	snap        *image      // the base image: interpreter, libraries and dispatcher booted
+	images      *imageCache // template images; nil when Config.TemplateImages < 0
+	spares      *spares     // instances started ahead of time; nil when Config.Spares < 0
+	globalNames []string    // exported mutable globals saved in the snapshot (normally just __stack_pointer)
 	sem         chan struct{}
 	m           *metrics
 	epoch       time.Time
@@ -63,6 +65,9 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 	}
 	h := &Host{cfg: cfg, m: m, epoch: time.Now(), vms: map[uint64]*guildVM{}, stop: make(chan struct{})}
 	h.sem = make(chan struct{}, cfg.MaxConcurrent)
+	if cfg.TemplateImages > 0 {
+		h.images = newImageCache(cfg.TemplateImages)
+	}
 	if err := h.compile(ctx); err != nil {
 		h.closeRuntime(ctx)
 		return nil, err
@@ -70,6 +75,9 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 	if err := h.takeSnapshot(ctx); err != nil {
 		h.closeRuntime(ctx)
 		return nil, err
+	}
+	if h.images != nil && cfg.Spares > 0 {
+		h.spares = newSpares(h, cfg.Spares)
 	}
 	if cfg.IdleTimeout > 0 {
 		h.wg.Add(1)
@@ -102,6 +110,8 @@ func (h *Host) Close(ctx context.Context) error {
 	if h.snap != nil {
 		h.snap.close()
 	}
+	h.spares.close(ctx)
+	h.images.close()
 	return h.closeRuntime(ctx)
 }
 
@@ -128,7 +138,7 @@ type Stats struct {
 func (h *Host) Stats() Stats {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	s := Stats{Guilds: len(h.vms), ImageSize: len(h.snap.data), CoW: h.snap.fd >= 0}
+	s := Stats{Guilds: len(h.vms), ImageSize: h.snap.size, CoW: h.snap.fd >= 0}
 	for _, vm := range h.vms {
 		if vm.hasInstance() {
 			s.Live++
@@ -283,7 +293,15 @@ func (h *Host) Dispatch(ctx context.Context, guildID uint64, ev Event) (res Resu
 			return Result{}, err
 		}
 	}
-	return h.runEvent(ctx, vm, ev.Name, data)
+	res, err = h.runEvent(ctx, vm, ev.Name, data)
+	if inst := vm.inst; inst != nil && inst.learn != nil {
+		if cm, ok := inst.mem.(*cowMemory); ok {
+			hot := cm.dirtyPages(uint64(inst.memory.Size()))
+			inst.learn.hot.Store(&hot)
+		}
+		inst.learn = nil
+	}
+	return res, err
 }
 
 func (h *Host) observe(start time.Time, err error) {
@@ -305,17 +323,51 @@ func (h *Host) observe(start time.Time, err error) {
 	h.m.dispatch.WithLabelValues(outcome).Observe(time.Since(start).Seconds())
 }
 
-// build creates vm's instance from the snapshot and installs the guild's budget and templates. vm.mu is held.
+// build creates vm's instance and installs the guild's budget and templates. vm.mu is held. A guild whose
+// budget and templates match a template image starts from that image; otherwise it starts from the base
+// snapshot, runs the installs, and its state right after them becomes the template image for the next one.
 func (h *Host) build(ctx context.Context, vm *guildVM) error {
-	inst, err := h.restore(ctx, vm.guild)
+	var tpls []Template
+	if h.cfg.Templates != nil {
+		var err error
+		if tpls, err = h.cfg.Templates(ctx, vm.guild); err != nil {
+			return fmt.Errorf("guildvm: load templates: %w", err)
+		}
+	}
+	b := h.budget(vm.guild)
+	key := templateKey(b, tpls)
+	// The image to start from as is: the base image when there is nothing to install, else the template
+	// image of exactly this budget and these templates, if one is cached.
+	var ready *image
+	if len(tpls) == 0 && b == h.snap.budget {
+		ready = h.snap
+	} else if ready = h.images.get(key); ready != nil {
+		defer h.images.release(ready)
+	}
+	if ready != nil {
+		inst, from := h.spares.take(ready), "spare"
+		if inst == nil {
+			var err error
+			if inst, err = h.restore(ctx, b, ready); err != nil {
+				return err
+			}
+			from = "image"
+		}
+		h.spares.want(ready) // guilds keep starting from this image: have one ready for the next
+		h.m.starts.WithLabelValues(from).Inc()
+		h.started(vm, inst)
+		inst.caps = templateCaps(tpls)
+		return nil
+	}
+	inst, err := h.restore(ctx, b, h.snap)
 	if err != nil {
 		return err
 	}
-	vm.inst = inst
-	vm.builds++
-	h.m.live.Inc()
-	h.m.guestMemory.Add(float64(inst.memSize))
-	if b := h.budget(vm.guild); b != h.snap.budget {
+	h.started(vm, inst)
+	h.m.starts.WithLabelValues("install").Inc()
+	inst.caps = templateCaps(tpls)
+	clean := true
+	if b != h.snap.budget {
 		if _, err := h.runEvent(ctx, vm, BudgetEvent, encodeInt(b)); err != nil {
 			if vm.inst != nil {
 				h.dropInstance(ctx, vm)
@@ -323,25 +375,38 @@ func (h *Host) build(ctx context.Context, vm *guildVM) error {
 			return fmt.Errorf("guildvm: set memory budget: %w", err)
 		}
 	}
-	if h.cfg.Templates != nil {
-		tpls, err := h.cfg.Templates(ctx, vm.guild)
-		if err != nil {
-			h.dropInstance(ctx, vm)
-			return fmt.Errorf("guildvm: load templates: %w", err)
-		}
-		inst.caps = templateCaps(tpls)
-		for _, t := range tpls {
-			arg, _ := abi.Encode(abi.MapOf("name", t.Name, "source", t.Source))
-			if _, err := h.runEvent(ctx, vm, InstallEvent, arg); err != nil {
-				h.m.errors.WithLabelValues("template").Inc()
-				h.cfg.Logger.Warn("guildvm: template install failed", "guild", vm.guild, "template", t.Name, "err", err)
-				if vm.inst == nil { // broken while installing (out of memory)
-					return err
-				}
+	for _, t := range tpls {
+		arg, _ := abi.Encode(abi.MapOf("name", t.Name, "source", t.Source))
+		if _, err := h.runEvent(ctx, vm, InstallEvent, arg); err != nil {
+			clean = false
+			h.m.errors.WithLabelValues("template").Inc()
+			h.cfg.Logger.Warn("guildvm: template install failed", "guild", vm.guild, "template", t.Name, "err", err)
+			if vm.inst == nil { // broken while installing (out of memory)
+				return err
 			}
 		}
 	}
+	// Only a set that installed cleanly is kept (a failure may depend on more than the input: the time limit),
+	// and only the second time it is installed: storing an image costs about a millisecond (fresh pages for
+	// the memfd), more than the installs it saves, so sets used once (most guilds' own) are not worth it.
+	if clean && len(tpls) > 0 && h.images.seenBefore(key) {
+		im, err := h.captureImage(inst, b, inst.cow)
+		if err != nil {
+			h.cfg.Logger.Warn("guildvm: template image not kept", "err", err)
+		} else {
+			h.images.put(key, im)
+			h.m.imagesStored.Inc()
+		}
+	}
 	return nil
+}
+
+// started records vm's new instance.
+func (h *Host) started(vm *guildVM, inst *instance) {
+	vm.inst = inst
+	vm.builds++
+	h.m.live.Inc()
+	h.m.guestMemory.Add(float64(inst.memSize))
 }
 
 func (h *Host) budget(guild uint64) int64 {
@@ -353,9 +418,9 @@ func (h *Host) budget(guild uint64) int64 {
 	return h.cfg.MemoryBudget
 }
 
-// ceiling is the most linear memory a guild's instance may have.
-func (h *Host) ceiling(guild uint64) uint64 {
-	c := uint64(len(h.snap.data)) + uint64(h.budget(guild)) + uint64(h.cfg.MemorySlack)
+// ceiling is the most linear memory an instance started from im, with this interpreter budget, may have.
+func (h *Host) ceiling(budget int64, im *image) uint64 {
+	c := uint64(im.size) + uint64(budget) + uint64(h.cfg.MemorySlack)
 	c = (c + pageSize - 1) / pageSize * pageSize
 	if max := uint64(h.cfg.MaxMemoryPages) * pageSize; c > max {
 		c = max

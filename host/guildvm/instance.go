@@ -2,6 +2,7 @@ package guildvm
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -27,23 +28,6 @@ const (
 	stepBadPayload = -4
 )
 
-// image is the snapshot: the booted instance's linear memory and mutable globals.
-type image struct {
-	data    []byte   // the whole linear memory (used by the copy restore, and kept as the memfd's source)
-	fd      int      // memfd holding data, or -1 when copy-on-write is not used
-	globals []uint64 // values of the exported mutable globals, in Host.globalNames order
-	mailbox uint32
-	scratch uint32 // a pal_buf_alloc block of scratchSize bytes the host reuses for event names and data
-	budget  int64  // the interpreter budget the snapshot was booted with
-}
-
-func (im *image) close() {
-	if im.fd >= 0 {
-		closeImageFile(im.fd)
-		im.fd = -1
-	}
-}
-
 // instance is one guild's live wasm instance.
 type instance struct {
 	mod     api.Module
@@ -59,6 +43,7 @@ type instance struct {
 	mailbox, scratch uint32
 	memSize          uint32
 	cow              bool
+	learn            *image // the image whose hot pages this instance reports after its first event
 
 	nextEvent uint32
 	nextCall  uint32
@@ -130,7 +115,9 @@ func (h *Host) compile(ctx context.Context) error {
 	if !compat.Events {
 		return fmt.Errorf("guildvm: guest has the ABI version %d layout without the event protocol; guild instances need version %d", compat.Version, abi.Current.Version)
 	}
-	h.modCfg = wazero.NewModuleConfig().WithName("").WithStartFunctions()
+	// A rand source of our own: the guest imports no WASI, and the default one seeds a math/rand source per
+	// instance (~15 µs of every restore).
+	h.modCfg = wazero.NewModuleConfig().WithName("").WithStartFunctions().WithRandSource(rand.Reader)
 	h.cmRestore = cm
 	if stripped, ok := stripData(h.cfg.Wasm); ok {
 		if cm2, err := h.rt.CompileModule(ctx, stripped); err == nil {
@@ -197,24 +184,10 @@ func (h *Host) takeSnapshot(ctx context.Context) error {
 			h.cfg.Logger.Warn("guildvm: the guest did not accept the memory budget event; per-guild budgets will fail", "err", err)
 		}
 	}
-	im := &image{fd: -1, mailbox: inst.mailbox, scratch: inst.scratch, budget: h.cfg.MemoryBudget}
-	view, _ := mod.Memory().Read(0, mod.Memory().Size())
-	im.data = append([]byte(nil), view...)
-	for _, n := range names {
-		g, ok := mod.ExportedGlobal(n).(api.MutableGlobal)
-		if !ok {
-			return fmt.Errorf("guildvm: exported global %s is not mutable", n)
-		}
-		im.globals = append(im.globals, g.Get())
-	}
 	h.globalNames = names
-	if !h.cfg.DisableCoW && cowAvailable {
-		fd, err := newImageFile(im.data, int64(h.cfg.MaxMemoryPages)*pageSize)
-		if err != nil {
-			h.cfg.Logger.Warn("guildvm: copy-on-write snapshot unavailable, copying instead", "err", err)
-		} else {
-			im.fd = fd
-		}
+	im, err := h.captureImage(inst, h.cfg.MemoryBudget, !h.cfg.DisableCoW && cowAvailable)
+	if err != nil {
+		return err
 	}
 	h.snap = im
 	return nil
@@ -268,10 +241,9 @@ func (inst *instance) close(ctx context.Context) {
 	inst.mod.Close(ctx) // frees the linear memory through the allocator
 }
 
-// restore creates a guild instance from the snapshot image.
-func (h *Host) restore(ctx context.Context, guild uint64) (*instance, error) {
-	lim := h.ceiling(guild)
-	im := h.snap
+// restore creates a guild instance from an image (the base snapshot or a template image).
+func (h *Host) restore(ctx context.Context, budget int64, im *image) (*instance, error) {
+	lim := h.ceiling(budget, im)
 	useCow := im.fd >= 0
 	var mem linearMemory
 	alloc := experimental.MemoryAllocatorFunc(func(_, max uint64) experimental.LinearMemory {
@@ -295,10 +267,10 @@ func (h *Host) restore(ctx context.Context, guild uint64) (*instance, error) {
 		return nil, fmt.Errorf("guildvm: instantiate: %w", err)
 	}
 	memory := mod.Memory()
-	if cur := memory.Size(); cur < uint32(len(im.data)) {
-		if _, ok := memory.Grow((uint32(len(im.data)) - cur) / pageSize); !ok {
+	if cur := memory.Size(); cur < uint32(im.size) {
+		if _, ok := memory.Grow((uint32(im.size) - cur) / pageSize); !ok {
 			mod.Close(ctx)
-			return nil, errImageTooLarge(len(im.data), mem.ceiling())
+			return nil, errImageTooLarge(im.size, mem.ceiling())
 		}
 	}
 	if !useCow && !memory.Write(0, im.data) {
@@ -313,9 +285,16 @@ func (h *Host) restore(ctx context.Context, guild uint64) (*instance, error) {
 		mod.Close(ctx)
 		return nil, err
 	}
-	inst.mailbox, inst.scratch = im.mailbox, im.scratch
+	inst.mailbox, inst.scratch, inst.nextEvent = im.mailbox, im.scratch, im.nextEvent
 	inst.memSize = memory.Size()
 	inst.cow = useCow
+	if cm, ok := mem.(*cowMemory); ok && useCow {
+		if hot := im.hot.Load(); hot != nil {
+			cm.prefault(*hot)
+		} else if im.learning.CompareAndSwap(false, true) {
+			inst.learn = im
+		}
+	}
 	if useCow {
 		h.m.created.WithLabelValues("cow").Inc()
 	} else {

@@ -7,15 +7,18 @@ import (
 // metrics are the host's Prometheus series. No label carries a guild id: every label takes a handful of
 // fixed values.
 type metrics struct {
-	live        prometheus.Gauge
-	created     *prometheus.CounterVec // start: cow | copy
-	evicted     *prometheus.CounterVec // reason: idle | lru | close
-	broken      *prometheus.CounterVec // reason: memory | trap | start
-	dispatch    *prometheus.HistogramVec
-	fuel        prometheus.Counter
-	refills     prometheus.Counter
-	guestMemory prometheus.Gauge
-	errors      *prometheus.CounterVec // kind: script | time_limit | memory | trap | broken | capacity | canceled | internal | template
+	live         prometheus.Gauge
+	created      *prometheus.CounterVec // start: cow | copy
+	evicted      *prometheus.CounterVec // reason: idle | lru | close
+	broken       *prometheus.CounterVec // reason: memory | trap | start
+	dispatch     *prometheus.HistogramVec
+	fuel         prometheus.Counter
+	refills      prometheus.Counter
+	guestMemory  prometheus.Gauge
+	starts       *prometheus.CounterVec // from: spare | image | install
+	imagesStored prometheus.Counter
+	spares       prometheus.Gauge
+	errors       *prometheus.CounterVec // kind: script | time_limit | memory | trap | broken | capacity | canceled | internal | template
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -38,11 +41,17 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Calls of the fuel import (each one is a return of the guest to Go)."}),
 		guestMemory: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "guest_memory_bytes",
 			Help: "Sum of the linear memory sizes of live guild instances (virtual; untouched snapshot pages are shared)."}),
+		starts: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "instance_starts_total",
+			Help: "Guild instances started: from a spare started ahead of time, restored from a ready image (base or template image), or from the base image plus installs."}, []string{"from"}),
+		imagesStored: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "template_images_stored_total",
+			Help: "Template images stored (a template set installed cleanly for the second time)."}),
+		spares: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "instances_spare",
+			Help: "Instances started ahead of time from popular template images, not yet given to a guild."}),
 		errors: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "errors_total",
 			Help: "Dispatch errors by kind."}, []string{"kind"}),
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.live, m.created, m.evicted, m.broken, m.dispatch, m.fuel, m.refills, m.guestMemory, m.errors} {
+		for _, c := range []prometheus.Collector{m.live, m.created, m.evicted, m.broken, m.dispatch, m.fuel, m.refills, m.guestMemory, m.starts, m.imagesStored, m.spares, m.errors} {
 			if err := reg.Register(c); err != nil {
 				return nil, err
 			}

@@ -83,7 +83,7 @@ func TestIdleEviction(t *testing.T) {
 }
 
 func TestBrokenAndClose(t *testing.T) {
-	h, _ := newMockHost(t, nil)
+	h, _ := newMockHost(t, func(c *Config) { c.Spares = -1 }) // counts only the rebuilds
 	v, err := dispatch(t, h, 1, "count", nil)
 	mustInt(t, v, err, 1)
 	if _, err := dispatch(t, h, 1, "trap", nil); err == nil {
@@ -123,8 +123,8 @@ func TestPerGuildBudget(t *testing.T) {
 	if !errors.Is(err, ErrNoMemory) {
 		t.Fatal(err)
 	}
-	if h.ceiling(9) >= h.ceiling(8) {
-		t.Fatalf("ceiling(9) = %d, ceiling(8) = %d", h.ceiling(9), h.ceiling(8))
+	if h.ceiling(h.budget(9), h.snap) >= h.ceiling(h.budget(8), h.snap) {
+		t.Fatalf("ceiling(9) = %d, ceiling(8) = %d", h.ceiling(h.budget(9), h.snap), h.ceiling(h.budget(8), h.snap))
 	}
 }
 
