@@ -23,6 +23,7 @@ func TestLuauCommand(t *testing.T) {
 		{"missing file", []string{"luau", cli + "nope.luau"}, 1, "", "Error opening " + cli + "nope.luau"},
 		{"timeout", []string{"luau", "--timeout", "100ms", cli + "infinite_loop.luau"}, 1, "start\n", "time limit"},
 		{"memory budget", []string{"luau", "--mem", "256KiB", cli + "memory_hog.luau"}, 1, "start\n", "not enough memory"},
+		{"memory error caught", []string{"luau", "--mem", "256KiB", cli + "memory_caught.luau"}, 0, "false\tnot enough memory\nafter\t10192\n", ""},
 		{"no files", []string{"luau"}, 2, "", "usage: palisade luau"},
 		{"bad size", []string{"luau", "--mem", "lots", cli + "ok.luau"}, 2, "", "invalid size"},
 		{"no command", nil, 2, "", "usage: palisade"},

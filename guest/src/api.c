@@ -207,6 +207,10 @@ size_t pal_memused(pal_State *L) {
   return G(L)->totalbytes;
 }
 
+uint32_t pal_memrefusals(pal_State *L) {
+  return G(L)->memrefusals;
+}
+
 void pal_setbudget(pal_State *L, size_t budget) {
   global_State *g = G(L);
   g->budget = budget;

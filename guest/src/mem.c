@@ -101,6 +101,16 @@ static int overbudget(global_State *g, size_t osize, size_t nsize) {
          g->totalbytes + extra < g->totalbytes;
 }
 
+/* The allocator refuses: a pending "not enough memory", counted for the host (pal_memrefusals). The next safe
+   point runs a full collection (gcthreshold 0): the GC never runs inside an allocation, so this is the emergency
+   collection that lets a script which caught the error (pcall) go on once its garbage is unreachable. */
+static void *refuse(pal_State *L) {
+  G(L)->memrefusals++;
+  G(L)->gcthreshold = 0;
+  vm_seterror(L, PAL_ERRMEM, NULL);
+  return NULL;
+}
+
 void *mem_realloc(pal_State *L, void *block, size_t osize, size_t nsize) {
   global_State *g = G(L);
   void *nb;
@@ -116,8 +126,7 @@ void *mem_realloc(pal_State *L, void *block, size_t osize, size_t nsize) {
     return NULL;
   }
   if (overbudget(g, osize, nsize)) {
-    vm_seterror(L, PAL_ERRMEM, NULL);
-    return NULL;
+    return refuse(L);
   }
   if (nsize <= MEM_POOLMAX) {
     int nc = sizeclass(nsize);
@@ -130,8 +139,7 @@ void *mem_realloc(pal_State *L, void *block, size_t osize, size_t nsize) {
           nb = block;
           goto done;
         }
-        vm_seterror(L, PAL_ERRMEM, NULL);
-        return NULL;
+        return refuse(L);
       }
       if (block != NULL) {
         memcpy(nb, block, osize < nsize ? osize : nsize);
@@ -151,8 +159,7 @@ void *mem_realloc(pal_State *L, void *block, size_t osize, size_t nsize) {
       if (nsize <= osize) {
         nb = block;
       } else {
-        vm_seterror(L, PAL_ERRMEM, NULL);
-        return NULL;
+        return refuse(L);
       }
     }
   }

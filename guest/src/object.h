@@ -261,6 +261,7 @@ struct global_State {
   /* memory accounting (mem.c) */
   size_t totalbytes;
   size_t budget;       /* 0 = unlimited */
+  uint32_t memrefusals; /* allocations mem.c refused (budget or malloc failure) since the state was created */
   size_t gcthreshold;  /* collect at a safe point when totalbytes >= gcthreshold */
   /* string table (string.c) */
   TString **strt;

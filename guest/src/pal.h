@@ -76,6 +76,9 @@ pal_State *pal_newstate(size_t budget);
 void pal_close(pal_State *L);
 size_t pal_memused(pal_State *L);       /* bytes currently allocated by this state */
 void pal_setbudget(pal_State *L, size_t budget);
+/* Allocations refused since the state was created (the budget, or the system allocator, said no), whether or not
+   the script caught the "not enough memory" error. Monotonic (wraps at 2^32). */
+uint32_t pal_memrefusals(pal_State *L);
 pal_State *pal_mainthread(pal_State *L);
 
 /* ---- basic stack manipulation ---- */

@@ -145,7 +145,8 @@ static int32_t step(int32_t code, uint32_t event_id, uint32_t call_id, const uin
   mailbox[3] = (uint32_t)(uintptr_t)data;
   mailbox[4] = (uint32_t)len;
   mailbox[5] = (uint32_t)err;
-  mailbox[6] = mailbox[7] = 0;
+  mailbox[6] = AL != NULL ? pal_memrefusals(AL) : 0;
+  mailbox[7] = 0;
   return code;
 }
 

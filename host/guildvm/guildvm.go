@@ -59,6 +59,7 @@ const (
 	DefaultMaxInstances   = 10000
 	DefaultTemplateImages = 256
 	DefaultSpares         = 8
+	DefaultMaxOutput      = 64 << 10
 	DefaultRefillInterval = time.Millisecond
 	DefaultMaxMemoryPages = 1024 // 64 MiB: runtime-wide page limit, the largest per-guild ceiling allowed
 
@@ -125,6 +126,7 @@ type Config struct {
 	// (E_RATELIMIT, with the error's text as the message). nil = no limit.
 	RateLimit func(guildID uint64, op string) error
 	Output    func(guildID uint64, fd int, p []byte) // print/diagnostics; nil = drop (p is only valid during the call)
+	MaxOutput int64                                  // output bytes per event passed to Output; default 64 KiB, <0 = no limit
 
 	Logger     *slog.Logger          // default slog.Default()
 	Registerer prometheus.Registerer // nil = metrics not registered anywhere
@@ -167,6 +169,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.TemplateImages == 0 {
 		c.TemplateImages = DefaultTemplateImages
+	}
+	if c.MaxOutput == 0 {
+		c.MaxOutput = DefaultMaxOutput
 	}
 	if c.Spares == 0 {
 		c.Spares = DefaultSpares

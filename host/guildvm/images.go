@@ -25,6 +25,7 @@ type image struct {
 	scratch   uint32 // a pal_buf_alloc block of scratchSize bytes the host reuses for event names and data
 	budget    int64  // the interpreter budget the image was taken with
 	nextEvent uint32 // the host's event counter at the time (events $budget/$install already ran)
+	refusals  uint32 // the guest's mem_refusals count at the time
 
 	// hot are the pages the first instance started from this image wrote during its first event: later
 	// restores prefault them in a batch (cowMemory.prefault). learning is set once an instance was chosen
@@ -53,7 +54,7 @@ func (h *Host) captureImage(inst *instance, budget int64, cow bool) (*image, err
 	if !ok {
 		return nil, errors.New("guildvm: read instance memory for the image")
 	}
-	im := &image{size: len(view), fd: -1, mailbox: inst.mailbox, scratch: inst.scratch, budget: budget, nextEvent: inst.nextEvent}
+	im := &image{size: len(view), fd: -1, mailbox: inst.mailbox, scratch: inst.scratch, budget: budget, nextEvent: inst.nextEvent, refusals: inst.refusals}
 	for _, n := range h.globalNames {
 		g, ok := inst.mod.ExportedGlobal(n).(api.MutableGlobal)
 		if !ok {

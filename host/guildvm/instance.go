@@ -44,6 +44,7 @@ type instance struct {
 	memSize          uint32
 	cow              bool
 	learn            *image // the image whose hot pages this instance reports after its first event
+	refusals         uint32 // the guest's mem_refusals count at its last step
 
 	nextEvent uint32
 	nextCall  uint32
@@ -76,6 +77,9 @@ type callState struct {
 	last     time.Time // last entry into the guest or last refill
 	fuel     int64
 	aborted  bool
+
+	written   int64 // output bytes passed to Config.Output during the event
+	truncated bool  // the rest of the event's output is dropped (Config.MaxOutput)
 }
 
 // enter returns the context for guest calls made with cs: it carries the instance's door for
@@ -285,7 +289,7 @@ func (h *Host) restore(ctx context.Context, budget int64, im *image) (*instance,
 		mod.Close(ctx)
 		return nil, err
 	}
-	inst.mailbox, inst.scratch, inst.nextEvent = im.mailbox, im.scratch, im.nextEvent
+	inst.mailbox, inst.scratch, inst.nextEvent, inst.refusals = im.mailbox, im.scratch, im.nextEvent, im.refusals
 	inst.memSize = memory.Size()
 	inst.cow = useCow
 	if cm, ok := mem.(*cowMemory); ok && useCow {
@@ -328,6 +332,7 @@ type mailbox struct {
 	call      uint32
 	ptr, n    uint32
 	errStatus int32
+	refusals  uint32 // allocations the guest refused since boot (SPEC §5.1 mem_refusals)
 }
 
 func (inst *instance) readMailbox() (mailbox, bool) {
@@ -337,7 +342,7 @@ func (inst *instance) readMailbox() (mailbox, bool) {
 	}
 	le := binary.LittleEndian
 	return mailbox{step: int32(le.Uint32(b)), event: le.Uint32(b[4:]), call: le.Uint32(b[8:]),
-		ptr: le.Uint32(b[12:]), n: le.Uint32(b[16:]), errStatus: int32(le.Uint32(b[20:]))}, true
+		ptr: le.Uint32(b[12:]), n: le.Uint32(b[16:]), errStatus: int32(le.Uint32(b[20:])), refusals: le.Uint32(b[24:])}, true
 }
 
 // runEvent runs one event to completion on vm's instance (vm.mu held; released while waiting on async ops).
@@ -360,6 +365,14 @@ func (h *Host) runEventOn(ctx context.Context, vm *guildVM, name string, data []
 	inst.events[id] = true
 	defer delete(inst.events, id)
 	defer inst.dropPending(id) // calls the guest made in this event but never parked on
+	// The allocator refused during the event (the budget was hit), even if the script caught "not enough
+	// memory" with pcall: the VM is marked broken once the event has its result.
+	refused := false
+	defer func() {
+		if refused && track && vm.inst == inst {
+			h.markBroken(ctx, vm, "memory", ErrNoMemory)
+		}
+	}()
 
 	cs := &callState{h: h, inst: inst, guild: vm.guild, event: id, deadline: time.Now().Add(h.cfg.EventTimeout)}
 	if !strings.HasPrefix(name, "$") { // reserved events ($install, $budget) run no template
@@ -399,6 +412,10 @@ func (h *Host) runEventOn(ctx context.Context, vm *guildVM, name string, data []
 		if !ok {
 			return Result{}, h.trapped(ctx, vm, inst, errors.New("mailbox outside guest memory"), track)
 		}
+		if mb.refusals != inst.refusals {
+			inst.refusals = mb.refusals
+			refused = true
+		}
 		switch int32(step) {
 		case stepDone:
 			v, derr := h.readValue(inst, mb)
@@ -430,7 +447,7 @@ func (h *Host) runEventOn(ctx context.Context, vm *guildVM, name string, data []
 		case stepPending:
 			pc := inst.takePending(mb.call, id)
 			if pc == nil {
-				h.cancelEvent(cctx, cs, id)
+				h.cancelEvent(ctx, cctx, vm, cs, id, track)
 				return Result{Fuel: cs.fuel}, fmt.Errorf("guildvm: guest parked on unknown call %d", mb.call)
 			}
 			status, payload := h.perform(ctx, vm, pc)
@@ -438,7 +455,7 @@ func (h *Host) runEventOn(ctx context.Context, vm *guildVM, name string, data []
 				return Result{Fuel: cs.fuel}, &ScriptError{Message: ErrBroken.Error(), Kind: "broken"}
 			}
 			if ctx.Err() != nil {
-				h.cancelEvent(cctx, cs, id)
+				h.cancelEvent(ctx, cctx, vm, cs, id, track)
 				return Result{Fuel: cs.fuel}, ctx.Err()
 			}
 			if give := time.Now().Add(h.cfg.GiveTime); cs.deadline.Before(give) {
@@ -523,9 +540,13 @@ func (h *Host) resume(ctx context.Context, cs *callState, call uint32, status in
 	return step, err
 }
 
-func (h *Host) cancelEvent(ctx context.Context, cs *callState, id uint32) {
+// cancelEvent kills event id in the guest (cctx: the event's guest-call context). A trap while doing so marks the
+// VM broken, like any other trap.
+func (h *Host) cancelEvent(ctx, cctx context.Context, vm *guildVM, cs *callState, id uint32, track bool) {
 	if fn := cs.inst.cancelFn(); fn != nil {
-		h.call(ctx, cs, fn, uint64(id))
+		if _, err := h.call(cctx, cs, fn, uint64(id)); err != nil {
+			h.trapped(ctx, vm, cs.inst, err, track)
+		}
 	}
 	cs.inst.dropPending(id)
 }

@@ -3,9 +3,12 @@ package guildvm
 import (
 	"context"
 	"errors"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/palisade-bot/palisade/abi"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
@@ -133,4 +136,55 @@ func hasGuild(h *Host, g uint64) bool {
 	defer h.mu.Unlock()
 	_, ok := h.vms[g]
 	return ok
+}
+
+// TestCancelTrapBreaks: an event canceled while parked (its context ended) is killed with pal_event_cancel; a
+// trap there marks the VM broken like any other trap, and the guild's next event gets a fresh instance.
+func TestCancelTrapBreaks(t *testing.T) {
+	h, _ := newMockHost(t, func(c *Config) { c.Spares = -1 })
+	v, err := dispatch(t, h, 1, "count", nil)
+	mustInt(t, v, err, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer cancel()
+	data, _ := abi.Encode("sleep")
+	if _, err := h.Dispatch(ctx, 1, Event{Name: "trapcancel", Encoded: data}); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("trapcancel: %v, want the context's error", err)
+	}
+	if got := testutil.ToFloat64(h.m.broken.WithLabelValues("trap")); got != 1 {
+		t.Fatalf("broken{trap} = %v, want 1", got)
+	}
+	v, err = dispatch(t, h, 1, "count", nil)
+	mustInt(t, v, err, 1)
+}
+
+// TestOutputLimit: an event's output beyond Config.MaxOutput is dropped with one notice; the next event starts
+// counting afresh.
+func TestOutputLimit(t *testing.T) {
+	var mu sync.Mutex
+	var out strings.Builder
+	h, _ := newMockHost(t, func(c *Config) {
+		c.MaxOutput = 10
+		c.Output = func(_ uint64, _ int, p []byte) {
+			mu.Lock()
+			out.Write(p)
+			mu.Unlock()
+		}
+	})
+	for _, tc := range []struct{ data, want string }{
+		{"short", "short"},
+		{"0123456789abcdef", "0123456789\n[output truncated: this event wrote more than 10 bytes]\n"},
+		{"again", "again"},
+	} {
+		out.Reset()
+		// the mock writes the event's data bytes as they are
+		if _, err := h.Dispatch(context.Background(), 1, Event{Name: "print", Encoded: []byte(tc.data)}); err != nil {
+			t.Fatal(err)
+		}
+		mu.Lock()
+		got := out.String()
+		mu.Unlock()
+		if got != tc.want {
+			t.Fatalf("print %q: output %q, want %q", tc.data, got, tc.want)
+		}
+	}
 }

@@ -2,6 +2,7 @@ package guildvm
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"strings"
 	"sync"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/palisade-bot/palisade/abi"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 // Tests against the real guest. GUILDVM_WASM names the module (default ../../guest/palisade.wasm); they are
@@ -97,5 +99,36 @@ func TestRealBasics(t *testing.T) {
 		if _, err := h.Dispatch(context.Background(), 1, Event{Name: name}); err == nil || !strings.Contains(err.Error(), "reserved") {
 			t.Errorf("Dispatch(%q): got %v, want a 'reserved' error", name, err)
 		}
+	}
+}
+
+// TestCaughtOOMBreaksVM: a script that hits its memory budget and catches "not enough memory" with pcall still
+// gets its result, and the VM is marked broken (the guest's mem_refusals count grew), so the guild's next event
+// runs on a fresh instance.
+func TestCaughtOOMBreaksVM(t *testing.T) {
+	tm := &tplMap{}
+	h := newRealHost(t, tm, nil)
+	tm.set(1, `local evt = ... ; n = (n or 0) + 1
+if evt.name == "hog" then
+  local ok, e = pcall(function() local t = {} for i = 1, 1e9 do t[i] = string.rep("y", 100) .. i end end)
+  return tostring(ok) .. " " .. tostring(e)
+end
+return n`)
+	ctx := context.Background()
+	for want := 1.0; want <= 2; want++ {
+		if r, err := h.Dispatch(ctx, 1, Event{Name: "count"}); err != nil || r.Value != want {
+			t.Fatalf("count: %v %v, want %v", r.Value, err, want)
+		}
+	}
+	broken := testutil.ToFloat64(h.m.broken.WithLabelValues("memory"))
+	r, err := h.Dispatch(ctx, 1, Event{Name: "hog"})
+	if err != nil || !strings.Contains(fmt.Sprint(r.Value), "false") || !strings.Contains(fmt.Sprint(r.Value), "not enough memory") {
+		t.Fatalf("hog: %v %v, want the caught error as the result", r.Value, err)
+	}
+	if got := testutil.ToFloat64(h.m.broken.WithLabelValues("memory")); got != broken+1 {
+		t.Fatalf("broken{memory} went from %v to %v, want +1", broken, got)
+	}
+	if r, err := h.Dispatch(ctx, 1, Event{Name: "count"}); err != nil || r.Value != 1.0 {
+		t.Fatalf("count after the rebuild: %v %v, want 1 (a fresh instance)", r.Value, err)
 	}
 }

@@ -64,13 +64,23 @@ func (cs *callState) Fuel(context.Context) int64 {
 	return g
 }
 
-// Write hands the guest's output to Config.Output, attributed to the guild.
+// Write hands the guest's output to Config.Output, attributed to the guild. An event's output beyond
+// Config.MaxOutput bytes is dropped, with one notice saying so.
 func (cs *callState) Write(_ context.Context, fd int32, p []byte) {
 	out := cs.h.cfg.Output
-	if out == nil || len(p) == 0 {
+	if out == nil || len(p) == 0 || cs.truncated {
 		return
 	}
 	defer func() { _ = recover() }()
+	if max := cs.h.cfg.MaxOutput; max > 0 && cs.written+int64(len(p)) > max {
+		if keep := max - cs.written; keep > 0 {
+			out(cs.guild, int(fd), p[:keep])
+		}
+		cs.written, cs.truncated = max, true
+		out(cs.guild, int(fd), []byte(fmt.Sprintf("\n[output truncated: this event wrote more than %d bytes]\n", max)))
+		return
+	}
+	cs.written += int64(len(p))
 	out(cs.guild, int(fd), p)
 }
 

@@ -12,6 +12,7 @@
  *   deep        unbounded C recursion (shadow stack overflow traps with --stack-first)
  *   call        async syscall "test.async"(data): PENDING, then DONE/FAILED with the resumed value
  *   sync        sync syscall "test.sync"(data): DONE with the answer
+ *   trapcancel  like call, and from now on pal_event_cancel traps (wasm unreachable)
  *   print       write(1, data)
  *   $budget     data INT n: set the memory budget
  *
@@ -31,6 +32,8 @@ IMP("now") double host_now(int32_t clock);
 IMP("syscall") int64_t host_syscall(const char *op, int32_t oplen, const void *arg, int32_t arglen, void *out, int32_t cap);
 
 enum { DONE = 0, FAILED = 1, PENDING = 2, IDLE = 3, E_NOTBOOTED = -1, E_BADCALL = -2, E_NOMEM = -3 };
+
+static int cancel_traps; /* set by the trapcancel command */
 
 static struct {
   int32_t step;
@@ -171,7 +174,8 @@ int32_t pal_event_start(uint32_t ev, const char *name, int32_t nlen, const uint8
     budget = (size_t)get_int(data, dlen);
     return done_int(ev, (int64_t)budget);
   }
-  if (eq(name, nlen, "sync") || eq(name, nlen, "call")) {
+  if (eq(name, nlen, "trapcancel")) cancel_traps = 1;
+  if (eq(name, nlen, "sync") || eq(name, nlen, "call") || eq(name, nlen, "trapcancel")) {
     static uint8_t out[4096];
     const char *op = eq(name, nlen, "sync") ? "test.sync" : "test.async";
     int64_t r = host_syscall(op, (int32_t)strlen(op), data, dlen, out, sizeof out);
@@ -209,6 +213,7 @@ EXP("pal_event_resume") int32_t pal_event_resume(uint32_t call_id, int32_t statu
 }
 
 EXP("pal_event_cancel") int32_t pal_event_cancel(uint32_t ev) {
+  if (cancel_traps) __builtin_trap();
   for (int i = 0; i < 256; i++) {
     if (parked[i].call_id != 0 && parked[i].event_id == ev) {
       parked[i].call_id = 0;
