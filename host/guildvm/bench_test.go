@@ -53,21 +53,20 @@ func percentile(d []time.Duration, p float64) float64 {
 //	        most starts restore the template image themselves
 //	paced   one cold start per millisecond (1,000 new guilds a second): the steady state, where a spare is
 //	        usually ready
+//	reuse   each guild is evicted right after its event (timer stopped), so the next cold start reuses its
+//	        instance, reset to the image (recycle.go): the steady state of a host at its instance cap
 //	unique  (real guest) every guild has templates of its own: no template image yet, so the start restores
-//	        the base image, compiles the template and stores a new image
+//	        the base image and compiles the template
 func BenchmarkColdStart(b *testing.B) {
 	for _, g := range benchGuests(b) {
-		cases := []struct {
-			name   string
-			pace   time.Duration
-			unique bool
-		}{{"burst", 0, false}, {"paced", time.Millisecond, false}}
+		type coldCase struct {
+			name          string
+			pace          time.Duration
+			reuse, unique bool
+		}
+		cases := []coldCase{{name: "burst"}, {name: "paced", pace: time.Millisecond}, {name: "reuse", reuse: true}}
 		if g.name == "real" {
-			cases = append(cases, struct {
-				name   string
-				pace   time.Duration
-				unique bool
-			}{"unique", 0, true})
+			cases = append(cases, coldCase{name: "unique", unique: true})
 		}
 		for _, c := range cases {
 			b.Run(g.name+"/"+c.name, func(b *testing.B) {
@@ -89,9 +88,9 @@ func BenchmarkColdStart(b *testing.B) {
 						b.Fatal(err)
 					}
 					lat = append(lat, time.Since(t0))
-					if c.pace > 0 || i%1000 == 999 {
+					if c.pace > 0 || c.reuse || i%1000 == 999 {
 						b.StopTimer()
-						if i%1000 == 999 { // close instances in batches: measure creation, not a growing heap
+						if c.reuse || i%1000 == 999 { // close instances in batches: measure creation, not a growing heap
 							h.evictIdle(ctx, time.Now().Add(time.Hour))
 						}
 						time.Sleep(c.pace)
@@ -102,6 +101,7 @@ func BenchmarkColdStart(b *testing.B) {
 				b.ReportMetric(percentile(lat, 0.5), "p50-µs")
 				b.ReportMetric(percentile(lat, 0.99), "p99-µs")
 				b.ReportMetric(testutil.ToFloat64(h.m.starts.WithLabelValues("spare"))/float64(b.N), "spare-ratio")
+				b.ReportMetric(testutil.ToFloat64(h.m.starts.WithLabelValues("recycled"))/float64(b.N), "recycled-ratio")
 			})
 		}
 	}

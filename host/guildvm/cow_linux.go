@@ -4,6 +4,7 @@ package guildvm
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"os"
 	"runtime"
@@ -122,15 +123,22 @@ var pagemap = func() *os.File {
 	return f
 }()
 
-// dirtyPages returns the pages of m that hold a private copy: those the instance wrote since its restore.
-func (m *cowMemory) dirtyPages(size uint64) []pageRange {
-	if pagemap == nil || m.buf == nil || size == 0 {
-		return nil
+// dirtyPages returns the pages among the first size bytes of m that hold a private copy: those the instance
+// wrote since its memory was mapped.
+func (m *cowMemory) dirtyPages(size uint64) ([]pageRange, error) {
+	if pagemap == nil {
+		return nil, errors.New("/proc/self/pagemap is not readable")
+	}
+	if m.buf == nil || size > uint64(len(m.buf)) {
+		return nil, errors.New("memory closed or smaller than asked")
 	}
 	n := int(size / osPage)
 	ent := make([]byte, 8*n)
+	if n == 0 {
+		return nil, nil
+	}
 	if _, err := pagemap.ReadAt(ent, int64(uintptr(unsafe.Pointer(&m.buf[0]))/osPage*8)); err != nil {
-		return nil
+		return nil, fmt.Errorf("read pagemap: %w", err)
 	}
 	var out []pageRange
 	for p := 0; p < n; p++ {
@@ -144,7 +152,7 @@ func (m *cowMemory) dirtyPages(size uint64) []pageRange {
 			out = append(out, pageRange{start: uint32(p), n: 1})
 		}
 	}
-	return out
+	return out, nil
 }
 
 // prefault makes private copies of the given pages in one system call per range (MADV_POPULATE_WRITE):
@@ -170,4 +178,36 @@ func (m *cowMemory) touch(rs []pageRange) {
 		}
 	}
 	runtime.KeepAlive(s) // keeps the loads
+}
+
+// mapImageView maps the first size bytes of an image file read-only and shared: the bytes reset copies from.
+func mapImageView(fd, size int) ([]byte, error) {
+	return unix.Mmap(fd, 0, size, unix.PROT_READ, unix.MAP_SHARED)
+}
+
+func unmapImageView(b []byte) { unix.Munmap(b) }
+
+// reset puts the first size bytes of m back to the image (view = its bytes) without new mappings: each page the
+// instance wrote holds a private copy (pagemap), which gets the image's bytes back, or zeros beyond the image;
+// pages it never wrote still map the image. The pages stay mapped and writable, so the next tenant does not pay
+// for faults on them.
+func (m *cowMemory) reset(view []byte, size uint64) error {
+	dirty, err := m.dirtyPages(size)
+	if err != nil {
+		return err
+	}
+	for _, r := range dirty {
+		lo, hi := uint64(r.start)*osPage, uint64(r.start+r.n)*osPage
+		dst := m.buf[lo:hi]
+		switch {
+		case hi <= uint64(len(view)):
+			copy(dst, view[lo:hi])
+		case lo >= uint64(len(view)):
+			clear(dst)
+		default:
+			n := copy(dst, view[lo:])
+			clear(dst[n:])
+		}
+	}
+	return nil
 }

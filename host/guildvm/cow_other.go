@@ -20,7 +20,19 @@ func newCowMemoryFromImage(fd int, max uint64) (*cowMemory, error) {
 
 type pageRange struct{ start, n uint32 }
 
-func (m *cowMemory) dirtyPages(size uint64) []pageRange { return nil }
+func (m *cowMemory) dirtyPages(size uint64) ([]pageRange, error) {
+	return nil, errors.New("copy-on-write snapshots need Linux")
+}
+
+func mapImageView(fd, size int) ([]byte, error) {
+	return nil, errors.New("copy-on-write snapshots need Linux")
+}
+
+func unmapImageView(b []byte) {}
+
+func (m *cowMemory) reset(view []byte, size uint64) error {
+	return errors.New("copy-on-write snapshots need Linux")
+}
 
 func (m *cowMemory) prefault(rs []pageRange) {}
 

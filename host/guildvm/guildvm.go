@@ -9,7 +9,8 @@
 //
 // Guilds whose budget and templates match a stored template image start from that image instead of compiling
 // their templates (images.go), with the pages their first event will write prefaulted in a batch; images that
-// several guilds start from also keep spare instances restored ahead of time (spares.go).
+// several guilds start from also keep spare instances restored ahead of time (spares.go), and instances of
+// evicted guilds are reset in place and reused by guilds that start from the same image (recycle.go).
 //
 // Events are delivered with the event protocol of abi/SPEC.md §5: each event runs as its own guest coroutine;
 // an asynchronous syscall parks it (step PENDING) and the host performs the operation with the guild's
@@ -59,6 +60,7 @@ const (
 	DefaultMaxInstances   = 10000
 	DefaultTemplateImages = 256
 	DefaultSpares         = 8
+	DefaultRecycle        = 64
 	DefaultMaxOutput      = 64 << 10
 	DefaultRefillInterval = time.Millisecond
 	DefaultMaxMemoryPages = 1024 // 64 MiB: runtime-wide page limit, the largest per-guild ceiling allowed
@@ -137,6 +139,9 @@ type Config struct {
 	// Spares is how many instances may be kept started ahead of time from template images that several
 	// guilds start from (see spares.go); default 8, <0 = none. Needs TemplateImages.
 	Spares int
+	// Recycle is how many instances of evicted guilds are kept to be reset and reused by later guilds that
+	// start from the same image (see recycle.go); default 64, <0 = none.
+	Recycle int
 }
 
 func (c *Config) setDefaults() {
@@ -172,6 +177,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.MaxOutput == 0 {
 		c.MaxOutput = DefaultMaxOutput
+	}
+	if c.Recycle == 0 {
+		c.Recycle = DefaultRecycle
 	}
 	if c.Spares == 0 {
 		c.Spares = DefaultSpares

@@ -23,6 +23,7 @@ type Host struct {
 	snap        *image      // the base image: interpreter, libraries and dispatcher booted
 	images      *imageCache // template images; nil when Config.TemplateImages < 0
 	spares      *spares     // instances started ahead of time; nil when Config.Spares < 0
+	recycled    *recycler   // instances of evicted guilds kept for reuse; nil when Config.Recycle < 0
 	globalNames []string    // exported mutable globals saved in the snapshot (normally just __stack_pointer)
 	sem         chan struct{}
 	m           *metrics
@@ -76,6 +77,9 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 		h.closeRuntime(ctx)
 		return nil, err
 	}
+	if cfg.Recycle > 0 {
+		h.recycled = newRecycler(h, cfg.Recycle)
+	}
 	if h.images != nil && cfg.Spares > 0 {
 		h.spares = newSpares(h, cfg.Spares)
 	}
@@ -111,6 +115,7 @@ func (h *Host) Close(ctx context.Context) error {
 		h.snap.close()
 	}
 	h.spares.close(ctx)
+	h.recycled.close(ctx)
 	h.images.close()
 	return h.closeRuntime(ctx)
 }
@@ -215,7 +220,12 @@ func (h *Host) closeVM(ctx context.Context, vm *guildVM, reason string) {
 	vm.mu.Lock()
 	defer vm.mu.Unlock()
 	if vm.inst != nil {
-		h.dropInstance(ctx, vm)
+		inst := h.detach(vm)
+		if reason == "close" {
+			inst.close(ctx)
+		} else {
+			h.recycled.put(ctx, inst) // a healthy instance: a later guild may reuse it
+		}
 		h.m.evicted.WithLabelValues(reason).Inc()
 	}
 }
@@ -296,8 +306,9 @@ func (h *Host) Dispatch(ctx context.Context, guildID uint64, ev Event) (res Resu
 	res, err = h.runEvent(ctx, vm, ev.Name, data)
 	if inst := vm.inst; inst != nil && inst.learn != nil {
 		if cm, ok := inst.mem.(*cowMemory); ok {
-			hot := cm.dirtyPages(uint64(inst.memory.Size()))
-			inst.learn.hot.Store(&hot)
+			if hot, err := cm.dirtyPages(uint64(inst.memory.Size())); err == nil {
+				inst.learn.hot.Store(&hot)
+			}
 		}
 		inst.learn = nil
 	}
@@ -345,7 +356,10 @@ func (h *Host) build(ctx context.Context, vm *guildVM) error {
 		defer h.images.release(ready)
 	}
 	if ready != nil {
-		inst, from := h.spares.take(ready), "spare"
+		inst, from := h.recycled.take(ctx, ready, h.ceiling(b, ready)), "recycled"
+		if inst == nil {
+			inst, from = h.spares.take(ready), "spare"
+		}
 		if inst == nil {
 			var err error
 			if inst, err = h.restore(ctx, b, ready); err != nil {
@@ -359,9 +373,12 @@ func (h *Host) build(ctx context.Context, vm *guildVM) error {
 		inst.caps = templateCaps(tpls)
 		return nil
 	}
-	inst, err := h.restore(ctx, b, h.snap)
-	if err != nil {
-		return err
+	inst := h.recycled.take(ctx, h.snap, h.ceiling(b, h.snap))
+	if inst == nil {
+		var err error
+		if inst, err = h.restore(ctx, b, h.snap); err != nil {
+			return err
+		}
 	}
 	h.started(vm, inst)
 	h.m.starts.WithLabelValues("install").Inc()
@@ -438,12 +455,18 @@ func (h *Host) markBroken(ctx context.Context, vm *guildVM, reason string, cause
 	h.dropInstance(ctx, vm)
 }
 
+// dropInstance closes vm's instance. vm.mu is held.
 func (h *Host) dropInstance(ctx context.Context, vm *guildVM) {
+	h.detach(vm).close(ctx)
+}
+
+// detach takes vm's instance away from it. vm.mu is held.
+func (h *Host) detach(vm *guildVM) *instance {
 	inst := vm.inst
 	vm.inst = nil
 	h.m.live.Dec()
 	h.m.guestMemory.Sub(float64(inst.memSize))
-	inst.close(ctx)
+	return inst
 }
 
 func encodeInt(v int64) []byte {

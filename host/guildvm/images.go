@@ -20,6 +20,7 @@ type image struct {
 	data      []byte      // the memory, kept only for the copy restore (fd < 0)
 	fd        int         // memfd holding the memory (zero pages left as holes), or -1 when copy-on-write is not used
 	pages     []pageRange // the pages of fd that are not holes
+	view      []byte      // fd's first size bytes mapped read-only (what recycled instances are reset to); nil = none
 	globals   []uint64    // values of the exported mutable globals, in Host.globalNames order
 	mailbox   uint32
 	scratch   uint32 // a pal_buf_alloc block of scratchSize bytes the host reuses for event names and data
@@ -39,6 +40,10 @@ type image struct {
 }
 
 func (im *image) close() {
+	if im.view != nil {
+		unmapImageView(im.view)
+		im.view = nil
+	}
 	if im.fd >= 0 {
 		closeImageFile(im.fd)
 		im.fd = -1
@@ -66,6 +71,9 @@ func (h *Host) captureImage(inst *instance, budget int64, cow bool) (*image, err
 		fd, pages, err := newImageFile(view, int64(h.cfg.MaxMemoryPages)*pageSize)
 		if err == nil {
 			im.fd, im.pages = fd, pages
+			if v, err := mapImageView(fd, im.size); err == nil {
+				im.view = v
+			}
 			return im, nil
 		}
 		h.cfg.Logger.Warn("guildvm: copy-on-write image unavailable, copying instead", "err", err)

@@ -30,6 +30,8 @@ const (
 
 // instance is one guild's live wasm instance.
 type instance struct {
+	h       *Host
+	image   *image // the image it was started from
 	mod     api.Module
 	mem     linearMemory
 	memory  api.Memory
@@ -199,7 +201,7 @@ func (h *Host) takeSnapshot(ctx context.Context) error {
 
 // wrap looks up what the host needs of a fresh instance.
 func (h *Host) wrap(mod api.Module, mem linearMemory) (*instance, error) {
-	inst := &instance{mod: mod, mem: mem, memory: mod.Memory(), grant: h.cfg.InitialFuel}
+	inst := &instance{h: h, mod: mod, mem: mem, memory: mod.Memory(), grant: h.cfg.InitialFuel}
 	inst.door.Ops = h.cfg.Ops
 	inst.fStart = mod.ExportedFunction("pal_event_start")
 	if inst.fStart == nil || inst.memory == nil {
@@ -292,6 +294,7 @@ func (h *Host) restore(ctx context.Context, budget int64, im *image) (*instance,
 	inst.mailbox, inst.scratch, inst.nextEvent, inst.refusals = im.mailbox, im.scratch, im.nextEvent, im.refusals
 	inst.memSize = memory.Size()
 	inst.cow = useCow
+	inst.image = im
 	if cm, ok := mem.(*cowMemory); ok && useCow {
 		if hot := im.hot.Load(); hot != nil {
 			cm.prefault(*hot)

@@ -15,7 +15,7 @@ type metrics struct {
 	fuel         prometheus.Counter
 	refills      prometheus.Counter
 	guestMemory  prometheus.Gauge
-	starts       *prometheus.CounterVec // from: spare | image | install
+	starts       *prometheus.CounterVec // from: recycled | spare | image | install
 	imagesStored prometheus.Counter
 	spares       prometheus.Gauge
 	errors       *prometheus.CounterVec // kind: script | time_limit | memory | trap | broken | capacity | canceled | internal | template
@@ -42,7 +42,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		guestMemory: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "guest_memory_bytes",
 			Help: "Sum of the linear memory sizes of live guild instances (virtual; untouched snapshot pages are shared)."}),
 		starts: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "instance_starts_total",
-			Help: "Guild instances started: from a spare started ahead of time, restored from a ready image (base or template image), or from the base image plus installs."}, []string{"from"}),
+			Help: "Guild instances started: from an evicted guild's instance reset to the image (recycled), from a spare started ahead of time, restored from a ready image (base or template image), or from the base image plus installs."}, []string{"from"}),
 		imagesStored: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "template_images_stored_total",
 			Help: "Template images stored (a template set installed cleanly for the second time)."}),
 		spares: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "instances_spare",
