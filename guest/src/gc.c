@@ -79,8 +79,10 @@ static void traversetable(global_State *g, Table *t) {
   size = tab_sizenode(t);
   for (int i = 0; i < size; i++) {
     Node *n = &t->node[i];
+    TValue key;
     if (ttisnil(&n->val)) continue; /* empty or dead key: never touched */
-    if (!wk || ttisstring(&n->key)) markvalue(g, &n->key);
+    getnodekey(&key, n);
+    if (!wk || ttisstring(&key)) markvalue(g, &key);
     if (!wv || ttisstring(&n->val)) markvalue(g, &n->val);
   }
 }
@@ -153,8 +155,10 @@ static void clearweak(global_State *g) {
       int size = tab_sizenode(t);
       for (int i = 0; i < size; i++) {
         Node *n = &t->node[i];
+        TValue key;
         if (ttisnil(&n->val)) continue;
-        if ((wk && iscleared(&n->key)) || (wv && iscleared(&n->val))) setnilvalue(&n->val); /* key stays, dead */
+        getnodekey(&key, n);
+        if ((wk && iscleared(&key)) || (wv && iscleared(&n->val))) setnilvalue(&n->val); /* key stays, dead */
       }
     }
   }

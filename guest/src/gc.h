@@ -25,8 +25,8 @@
 
 #define PAL_MAXBUFFER ((size_t)1 << 30) /* 1 GiB: max string / buffer length */
 
-/* table.c: number of nodes in the hash part (the empty hash part is a shared dummy node: lsizenode 0) */
-#define tab_sizenode(t) ((int)1 << (t)->lsizenode)
+/* table.c: number of nodes in the hash part (the empty hash part is a shared dummy node: nodemask 0) */
+#define tab_sizenode(t) ((int)(t)->nodemask + 1)
 int tab_isdummy(const Table *t);
 
 /* string.c */

@@ -108,20 +108,24 @@ struct TString {
 #define getstr(ts) ((ts)->data)
 
 /* ---- tables ---- */
+/* A hash-part slot: 32 bytes. The key is a bare Value and its tag rather than a TValue, so that the tag and the
+   chain link fill what would be a TValue's padding. */
 typedef struct Node {
   TValue val;
-  TValue key;
-  int next; /* offset to the next node in the collision chain, 0 = end (implementation detail of table.c) */
+  Value key;
+  int keytt; /* PAL_T* tag of key */
+  int next;  /* offset to the next node in the collision chain, 0 = end (implementation detail of table.c) */
 } Node;
+#define getnodekey(o, n) ((o)->v = (n)->key, (o)->tt = (n)->keytt) /* TValue *o := the key of n */
 
 struct Table {
   GCHEADER;
   uint8_t readonly;   /* frozen: script writes raise "attempt to modify a readonly table" */
   uint8_t tmcache;    /* bit i set = metamethod i known absent (reset on writes to the metatable) */
-  uint8_t lsizenode;  /* log2 of the hash part size */
   uint8_t weakmode;   /* set by the GC from __mode: 1 = weak keys, 2 = weak values */
   int sizearray;      /* array part holds keys 1..sizearray */
   int lenhint;        /* table.c: last border found by tab_len in the array part (a hint, checked before use) */
+  uint32_t nodemask;  /* hash part size - 1 (a power of two): a key hashing to h belongs at node[h & nodemask] */
   TValue *array;
   Node *node;
   Node *lastfree;
@@ -317,12 +321,22 @@ const TValue *tab_getstr(Table *t, TString *key);
 int tab_set(pal_State *L, Table *t, const TValue *key, const TValue *val);
 int tab_setint(pal_State *L, Table *t, int64_t n, const TValue *val);
 int tab_setstr(pal_State *L, Table *t, TString *key, const TValue *val);
+/* tab_set for a key that a lookup (tab_get*) just found absent: &pal_nilobject, i.e. neither an array slot nor a
+   node; spares the second lookup */
+int tab_setnew(pal_State *L, Table *t, const TValue *key, const TValue *val);
 /* Iteration: *key = nil starts; returns 1 and updates key/val, 0 at the end, -1 invalid key (error pending). */
 int tab_next(pal_State *L, Table *t, TValue *key, TValue *val);
 /* Iteration by position (used by the VM's generalized iteration): index 0 starts; returns the next index (>0)
    and fills key/val, or 0 at the end. */
 int tab_nextpos(Table *t, int index, TValue *key, TValue *val);
-int64_t tab_len(Table *t); /* a border */
+int64_t tab_lenslow(Table *t); /* a border (#t) */
+/* tab_lenslow with its most common case inline: the array part ends with nil and the last border found (lenhint)
+   is still a border */
+static inline int64_t tab_len(Table *t) {
+  int n = t->sizearray, h = t->lenhint;
+  if (h > 0 && h < n && ttisnil(&t->array[n - 1]) && ttisnil(&t->array[h]) && !ttisnil(&t->array[h - 1])) return h;
+  return tab_lenslow(t);
+}
 int tab_resize(pal_State *L, Table *t, int narray, int nhash);
 void tab_clear(Table *t);
 void tab_free(pal_State *L, Table *t);

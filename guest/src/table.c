@@ -18,7 +18,7 @@
 
 const TValue pal_nilobject = {{NULL}, PAL_TNIL};
 
-static Node dummynode_ = {{{NULL}, PAL_TNIL}, {{NULL}, PAL_TNIL}, 0};
+static Node dummynode_ = {{{NULL}, PAL_TNIL}, {NULL}, PAL_TNIL, 0};
 #define dummynode (&dummynode_)
 
 #define MAXABITS 26 /* array part: at most 2^26 slots */
@@ -61,35 +61,57 @@ static uint32_t hash_ptr(const void *p) {
   return hash_u64((uint64_t)(uintptr_t)p);
 }
 
-static Node *mainposition(const Table *t, const TValue *key) {
-  uint32_t h;
-  switch (ttype(key)) {
-    case PAL_TNUMBER: h = hash_num(nvalue(key)); break;
-    case PAL_TSTRING: h = tsvalue(key)->hash; break;
-    case PAL_TBOOLEAN: h = bvalue(key) ? 0x9e3779b9u : 0x7f4a7c15u; break;
-    case PAL_TLIGHTUSERDATA: h = hash_ptr(pvalue(key)); break;
-    default: h = hash_ptr(gcvalue(key)); break;
+/* hash of a key given as tag + value: only called for live keys (a string's precomputed hash is read; no other
+   object is dereferenced) */
+static uint32_t hashkey(int tt, const Value *v) {
+  switch (tt) {
+    case PAL_TNUMBER: return hash_num(v->n);
+    case PAL_TSTRING: return ((const TString *)v->gc)->hash;
+    case PAL_TBOOLEAN: return v->b ? 0x9e3779b9u : 0x7f4a7c15u;
+    case PAL_TLIGHTUSERDATA: return hash_ptr(v->p);
+    default: return hash_ptr(v->gc);
   }
-  return &t->node[h & (uint32_t)(tab_sizenode(t) - 1)];
 }
 
-/* raw key equality, by identity for objects (never dereferences: dead keys may dangle) */
-static int keyequal(const TValue *a, const TValue *b) {
-  if (ttype(a) != ttype(b)) return 0;
-  switch (ttype(a)) {
+/* the node at hash position h */
+#define hashpos(t, h) (&(t)->node[(h) & (t)->nodemask])
+
+static Node *mainposition(const Table *t, const TValue *key) {
+  return hashpos(t, hashkey(ttype(key), &key->v));
+}
+
+/* raw key equality with a node's key, by identity for objects (never dereferences: dead keys may dangle) */
+static int nodekeyequal(const Node *n, const TValue *k) {
+  if (n->keytt != ttype(k)) return 0;
+  switch (ttype(k)) {
     case PAL_TNIL: return 1;
-    case PAL_TNUMBER: return nvalue(a) == nvalue(b);
-    case PAL_TBOOLEAN: return bvalue(a) == bvalue(b);
-    case PAL_TLIGHTUSERDATA: return pvalue(a) == pvalue(b);
-    default: return gcvalue(a) == gcvalue(b);
+    case PAL_TNUMBER: return n->key.n == nvalue(k);
+    case PAL_TBOOLEAN: return n->key.b == bvalue(k);
+    case PAL_TLIGHTUSERDATA: return n->key.p == pvalue(k);
+    default: return n->key.gc == gcvalue(k);
+  }
+}
+
+/* node holding key (live or dead), NULL if none, starting from the key's main position mp */
+static Node *findfrom(Node *mp, const TValue *key) {
+  Node *n = mp;
+  for (;;) {
+    if (nodekeyequal(n, key)) return n;
+    if (n->next == 0) return NULL;
+    n += n->next;
   }
 }
 
 /* node holding key (live or dead), NULL if none. key must not be nil. */
 static Node *findnode(const Table *t, const TValue *key) {
-  Node *n = mainposition(t, key);
+  return findfrom(mainposition(t, key), key);
+}
+
+/* the same for a number key (not NaN; -0 finds 0) */
+static Node *findnum(const Table *t, double d) {
+  Node *n = hashpos(t, hash_num(d));
   for (;;) {
-    if (keyequal(&n->key, key)) return n;
+    if (n->keytt == PAL_TNUMBER && n->key.n == d) return n;
     if (n->next == 0) return NULL;
     n += n->next;
   }
@@ -104,12 +126,25 @@ static int arrayindex(const Table *t, double n) {
   return 0;
 }
 
+/* empty slots (loops rather than memset: most tables are small, and in WebAssembly memset is a libc call) */
+static void clearvalues(TValue *v, int n) {
+  for (int i = 0; i < n; i++) setnilvalue(&v[i]);
+}
+
+static void clearnodes(Node *nd, int n) {
+  for (int i = 0; i < n; i++) {
+    setnilvalue(&nd[i].val);
+    nd[i].keytt = PAL_TNIL;
+    nd[i].next = 0;
+  }
+}
+
 /* ---------------- reads ---------------- */
 
 const TValue *tab_getstr(Table *t, TString *key) {
-  Node *n = &t->node[key->hash & (uint32_t)(tab_sizenode(t) - 1)];
+  Node *n = hashpos(t, key->hash);
   for (;;) {
-    if (ttisstring(&n->key) && tsvalue(&n->key) == key) return &n->val;
+    if (n->keytt == PAL_TSTRING && n->key.gc == (GCObject *)key) return &n->val;
     if (n->next == 0) return &pal_nilobject;
     n += n->next;
   }
@@ -117,17 +152,15 @@ const TValue *tab_getstr(Table *t, TString *key) {
 
 const TValue *tab_getnum(Table *t, double n) {
   int i = arrayindex(t, n);
-  TValue k;
   Node *nd;
   if (i > 0) return &t->array[i - 1];
-  if (n != n) return &pal_nilobject;
-  setnvalue(&k, n);
-  nd = findnode(t, &k);
+  if (n != n || tab_isdummy(t)) return &pal_nilobject; /* (no hashing for an empty hash part) */
+  nd = findnum(t, n);
   return nd ? &nd->val : &pal_nilobject;
 }
 
 const TValue *tab_getint(Table *t, int64_t n) {
-  if (n >= 1 && n <= (int64_t)t->sizearray) return &t->array[n - 1];
+  if ((uint64_t)n - 1 < (uint64_t)t->sizearray) return &t->array[n - 1];
   return tab_getnum(t, (double)n);
 }
 
@@ -145,19 +178,36 @@ const TValue *tab_get(Table *t, const TValue *key) {
 
 /* ---------------- sizing ---------------- */
 
-/* nums[b] counts integer keys k with 2^(b-1) < k <= 2^b (nums[0]: k == 1). Returns 1 if key is such a key. */
-static int countintkey(const TValue *key, int *nums) {
+/* nums[b] counts integer keys k with 2^(b-1) < k <= 2^b (nums[0]: k == 1) */
+static int keyslice(int64_t k) {
+  return k <= 1 ? 0 : 64 - __builtin_clzll((uint64_t)(k - 1));
+}
+
+/* counts key in nums if it is an integer key that an array part could hold; returns 1 if so */
+static int countintkey(int tt, const Value *v, int *nums) {
   double n;
   int64_t k;
-  int b = 0;
-  if (!ttisnumber(key)) return 0;
-  n = nvalue(key);
+  if (tt != PAL_TNUMBER) return 0;
+  n = v->n;
   if (!(n >= 1 && n <= (double)MAXASIZE)) return 0;
   k = (int64_t)n;
   if ((double)k != n) return 0;
-  while (((int64_t)1 << b) < k) b++;
-  nums[b]++;
+  nums[keyslice(k)]++;
   return 1;
+}
+
+/* counts the non-nil slots of the array part into nums, slice by slice; returns their number */
+static int countarray(const Table *t, int *nums) {
+  int total = 0, i = 0;
+  for (int b = 0; b <= MAXABITS && i < t->sizearray; b++) {
+    int lim = (int)1 << b, c = 0; /* slice b holds the keys up to 2^b, i.e. the slots below that */
+    if (lim > t->sizearray) lim = t->sizearray;
+    for (; i < lim; i++)
+      if (!ttisnil(&t->array[i])) c++;
+    nums[b] += c;
+    total += c;
+  }
+  return total;
 }
 
 /* Largest power of two n such that more than n/2 of the slots 1..n would be used. *inarray = keys it takes. */
@@ -177,27 +227,25 @@ static int choosearraysize(const int *nums, int nintkeys, int *inarray) {
 }
 
 static int ceillog2(unsigned x) {
-  int l = 0;
-  while (((unsigned)1 << l) < x) l++;
-  return l;
+  return x <= 1 ? 0 : 32 - __builtin_clz(x - 1);
 }
 
-/* Insert a key known to be absent into the hash part (no rehash). Returns the value slot, NULL if full. */
-static TValue *insertnode(Table *t, const TValue *key) {
-  Node *mp = mainposition(t, key);
+/* Insert a key known to be absent into the hash part (no rehash); mp is its main position. Returns the value
+   slot, NULL if the hash part is full. */
+static TValue *insertnode(Table *t, Node *mp, const TValue *key) {
   if (!ttisnil(&mp->val) || tab_isdummy(t)) {
     Node *f = NULL, *other;
     if (!tab_isdummy(t)) {
       while (t->lastfree > t->node) {
         t->lastfree--;
-        if (ttisnil(&t->lastfree->key)) {
+        if (t->lastfree->keytt == PAL_TNIL) {
           f = t->lastfree;
           break;
         }
       }
     }
     if (f == NULL) return NULL;
-    other = mainposition(t, &mp->key); /* mp's value is non-nil here: its key is live */
+    other = hashpos(t, hashkey(mp->keytt, &mp->key)); /* mp's value is non-nil here: its key is live */
     if (other != mp) {
       /* the occupant is a colliding key from another chain: move it to f, give mp to the new key */
       while (other + other->next != mp) other += other->next;
@@ -216,11 +264,12 @@ static TValue *insertnode(Table *t, const TValue *key) {
     }
   }
   /* (a dead key at mp is simply overwritten: the node keeps its chain link) */
-  setobj(&mp->key, key);
+  mp->key = key->v;
+  mp->keytt = ttype(key);
   return &mp->val;
 }
 
-/* store into a table with enough room (used while rebuilding) */
+/* store a live key into a table with enough room (used while rebuilding) */
 static void reinsert(Table *t, const TValue *key, const TValue *val) {
   TValue *slot;
   if (ttisnumber(key)) {
@@ -230,45 +279,27 @@ static void reinsert(Table *t, const TValue *key, const TValue *val) {
       return;
     }
   }
-  slot = insertnode(t, key);
+  slot = insertnode(t, mainposition(t, key), key);
   if (slot != NULL) setobj(slot, val); /* always succeeds: the caller sized the hash part */
 }
 
-int tab_resize(pal_State *L, Table *t, int nasize, int nhsize) {
+/* Rebuild with the given sizes; nhsize must be at least the number of live keys that do not go to the new
+   array part (tab_resize works that out; rehash knows it). */
+static int resize(pal_State *L, Table *t, int nasize, int nhsize) {
   int oldasize = t->sizearray;
   int oldhsize = tab_isdummy(t) ? 0 : tab_sizenode(t);
   TValue *oldarray = t->array;
   Node *oldnode = t->node;
   TValue *newarray = NULL;
   Node *newnode = dummynode;
-  int need = 0, lsize = 0, hsize = 0;
-  if (nasize < 0) nasize = 0;
-  if (nhsize < 0) nhsize = 0;
-  if (nasize > MAXASIZE) return runerror(L, "table overflow");
-  /* the hash part must hold every live key that does not go to the new array part */
-  for (int i = nasize; i < oldasize; i++)
-    if (!ttisnil(&oldarray[i])) need++;
-  for (int i = 0; i < oldhsize; i++) {
-    Node *n = &oldnode[i];
-    if (ttisnil(&n->val)) continue;
-    if (ttisnumber(&n->key)) {
-      double k = nvalue(&n->key);
-      if (k >= 1 && k <= (double)nasize && (double)(int)k == k) continue;
-    }
-    need++;
-  }
-  if (nhsize < need) nhsize = need;
+  int lsize = 0, hsize = 0;
   if (nhsize > 0) {
     lsize = ceillog2((unsigned)nhsize);
     if (lsize > MAXHBITS) return runerror(L, "table overflow");
     hsize = (int)1 << lsize;
     newnode = mem_newvector(L, hsize, Node);
     if (newnode == NULL) return L->errstatus ? L->errstatus : PAL_ERRMEM;
-    for (int i = 0; i < hsize; i++) {
-      setnilvalue(&newnode[i].key);
-      setnilvalue(&newnode[i].val);
-      newnode[i].next = 0;
-    }
+    clearnodes(newnode, hsize);
   }
   if (nasize > 0) {
     newarray = mem_newvector(L, nasize, TValue);
@@ -276,17 +307,13 @@ int tab_resize(pal_State *L, Table *t, int nasize, int nhsize) {
       if (newnode != dummynode) mem_freevector(L, newnode, hsize, Node);
       return L->errstatus ? L->errstatus : PAL_ERRMEM;
     }
-    for (int i = 0; i < nasize; i++) {
-      if (i < oldasize)
-        setobj(&newarray[i], &oldarray[i]);
-      else
-        setnilvalue(&newarray[i]);
-    }
+    if (oldasize > 0) memcpy(newarray, oldarray, (size_t)(nasize < oldasize ? nasize : oldasize) * sizeof(TValue));
+    if (nasize > oldasize) clearvalues(newarray + oldasize, nasize - oldasize);
   }
   t->array = newarray;
   t->sizearray = nasize;
   t->node = newnode;
-  t->lsizenode = (uint8_t)lsize;
+  t->nodemask = ((uint32_t)1 << lsize) - 1;
   t->lastfree = newnode == dummynode ? NULL : newnode + hsize;
   for (int i = nasize; i < oldasize; i++) {
     if (!ttisnil(&oldarray[i])) {
@@ -295,46 +322,68 @@ int tab_resize(pal_State *L, Table *t, int nasize, int nhsize) {
       reinsert(t, &k, &oldarray[i]);
     }
   }
-  for (int i = 0; i < oldhsize; i++)
-    if (!ttisnil(&oldnode[i].val)) reinsert(t, &oldnode[i].key, &oldnode[i].val);
+  for (int i = 0; i < oldhsize; i++) {
+    Node *n = &oldnode[i];
+    if (!ttisnil(&n->val)) {
+      TValue k;
+      getnodekey(&k, n);
+      reinsert(t, &k, &n->val);
+    }
+  }
   if (oldarray != NULL) mem_freevector(L, oldarray, oldasize, TValue);
   if (oldnode != dummynode) mem_freevector(L, oldnode, oldhsize, Node);
   return PAL_OK;
 }
 
+int tab_resize(pal_State *L, Table *t, int nasize, int nhsize) {
+  int oldasize = t->sizearray;
+  int oldhsize = tab_isdummy(t) ? 0 : tab_sizenode(t);
+  int need = 0;
+  if (nasize < 0) nasize = 0;
+  if (nhsize < 0) nhsize = 0;
+  if (nasize > MAXASIZE) return runerror(L, "table overflow");
+  /* the hash part must hold every live key that does not go to the new array part */
+  for (int i = nasize; i < oldasize; i++)
+    if (!ttisnil(&t->array[i])) need++;
+  for (int i = 0; i < oldhsize; i++) {
+    Node *n = &t->node[i];
+    if (ttisnil(&n->val)) continue;
+    if (n->keytt == PAL_TNUMBER) {
+      double k = n->key.n;
+      if (k >= 1 && k <= (double)nasize && (double)(int)k == k) continue;
+    }
+    need++;
+  }
+  return resize(L, t, nasize, nhsize < need ? need : nhsize);
+}
+
 /* Rebuild t so that it has room for its live keys plus `extra`. */
 static int rehash(pal_State *L, Table *t, const TValue *extra) {
   int nums[MAXABITS + 1];
-  int nint = 0, total = 0, inarray = 0, nasize;
+  int nint, total, inarray = 0, nasize;
   memset(nums, 0, sizeof nums);
-  for (int i = 0; i < t->sizearray; i++) {
-    if (!ttisnil(&t->array[i])) {
-      TValue k;
-      setnvalue(&k, (double)(i + 1));
-      nint += countintkey(&k, nums);
-      total++;
-    }
-  }
+  nint = total = countarray(t, nums);
   if (!tab_isdummy(t)) {
     int size = tab_sizenode(t);
     for (int i = 0; i < size; i++) {
       Node *n = &t->node[i];
       if (ttisnil(&n->val)) continue;
-      nint += countintkey(&n->key, nums);
+      nint += countintkey(n->keytt, &n->key, nums);
       total++;
     }
   }
-  nint += countintkey(extra, nums);
+  nint += countintkey(ttype(extra), &extra->v, nums);
   total++;
   nasize = choosearraysize(nums, nint, &inarray);
-  return tab_resize(L, t, nasize, total - inarray);
+  /* every integer key in 1..nasize goes to the array part: the others (and extra) to the hash part */
+  return resize(L, t, nasize, total - inarray);
 }
 
 /* ---------------- writes ---------------- */
 
-/* key: normalised, non-nil, non-NaN, absent from the table; val non-nil */
-static int newkey(pal_State *L, Table *t, const TValue *key, const TValue *val) {
-  TValue *slot = insertnode(t, key);
+/* key: normalised, non-nil, non-NaN, absent from the table (mp: its main position); val non-nil */
+static int newkey(pal_State *L, Table *t, Node *mp, const TValue *key, const TValue *val) {
+  TValue *slot = insertnode(t, mp, key);
   if (slot == NULL) {
     int st = rehash(L, t, key);
     if (st != PAL_OK) return st;
@@ -345,7 +394,7 @@ static int newkey(pal_State *L, Table *t, const TValue *key, const TValue *val) 
         return PAL_OK;
       }
     }
-    slot = insertnode(t, key);
+    slot = insertnode(t, mainposition(t, key), key);
     if (slot == NULL) return runerror(L, "table overflow"); /* cannot happen */
   }
   setobj(slot, val);
@@ -361,39 +410,50 @@ static int appendarray(pal_State *L, Table *t, const TValue *val) {
   if (newsize > MAXASIZE) newsize = MAXASIZE;
   na = (TValue *)mem_realloc(L, t->array, (size_t)oldsize * sizeof(TValue), (size_t)newsize * sizeof(TValue));
   if (na == NULL) return L->errstatus ? L->errstatus : PAL_ERRMEM;
-  for (int i = oldsize + 1; i < newsize; i++) setnilvalue(&na[i]);
+  clearvalues(na + oldsize + 1, newsize - oldsize - 1);
   setobj(&na[oldsize], val);
   t->array = na;
   t->sizearray = newsize;
   return PAL_OK;
 }
 
+/* t[n] = val for a key outside the array part; known_absent: the caller looked n up and found no node */
+static int setnumhash(pal_State *L, Table *t, double n, const TValue *val, int known_absent) {
+  TValue k;
+  Node *mp, *nd;
+  if (n == (double)t->sizearray + 1 && tab_isdummy(t) && !ttisnil(val) && t->sizearray < MAXASIZE)
+    return appendarray(L, t, val);
+  if (n != n) return runerror(L, "table index is NaN");
+  if (n == 0) n = 0; /* -0 -> 0 */
+  setnvalue(&k, n);
+  mp = hashpos(t, hash_num(n));
+  if (!known_absent) {
+    for (nd = mp;;) {
+      if (nd->keytt == PAL_TNUMBER && nd->key.n == n) {
+        setobj(&nd->val, val);
+        return PAL_OK;
+      }
+      if (nd->next == 0) break;
+      nd += nd->next;
+    }
+  }
+  if (ttisnil(val)) return PAL_OK;
+  return newkey(L, t, mp, &k, val);
+}
+
 static int setnum(pal_State *L, Table *t, double n, const TValue *val) {
   int i;
-  TValue k;
-  Node *nd;
   t->tmcache = 0;
   i = arrayindex(t, n);
   if (i > 0) {
     setobj(&t->array[i - 1], val);
     return PAL_OK;
   }
-  if (n == (double)t->sizearray + 1 && tab_isdummy(t) && !ttisnil(val) && t->sizearray < MAXASIZE)
-    return appendarray(L, t, val);
-  if (n != n) return runerror(L, "table index is NaN");
-  if (n == 0) n = 0; /* -0 -> 0 */
-  setnvalue(&k, n);
-  nd = findnode(t, &k);
-  if (nd != NULL) {
-    setobj(&nd->val, val);
-    return PAL_OK;
-  }
-  if (ttisnil(val)) return PAL_OK;
-  return newkey(L, t, &k, val);
+  return setnumhash(L, t, n, val, 0);
 }
 
 int tab_setint(pal_State *L, Table *t, int64_t n, const TValue *val) {
-  if (n >= 1 && n <= (int64_t)t->sizearray) {
+  if ((uint64_t)n - 1 < (uint64_t)t->sizearray) {
     t->tmcache = 0;
     setobj(&t->array[n - 1], val);
     return PAL_OK;
@@ -403,20 +463,23 @@ int tab_setint(pal_State *L, Table *t, int64_t n, const TValue *val) {
 
 int tab_setstr(pal_State *L, Table *t, TString *key, const TValue *val) {
   TValue k;
-  TValue *slot;
+  Node *mp = hashpos(t, key->hash), *n = mp;
   t->tmcache = 0;
-  slot = (TValue *)tab_getstr(t, key);
-  if (slot != &pal_nilobject) {
-    setobj(slot, val);
-    return PAL_OK;
+  for (;;) {
+    if (n->keytt == PAL_TSTRING && n->key.gc == (GCObject *)key) {
+      setobj(&n->val, val);
+      return PAL_OK;
+    }
+    if (n->next == 0) break;
+    n += n->next;
   }
   if (ttisnil(val)) return PAL_OK;
   setsvalue(&k, key);
-  return newkey(L, t, &k, val);
+  return newkey(L, t, mp, &k, val);
 }
 
 int tab_set(pal_State *L, Table *t, const TValue *key, const TValue *val) {
-  Node *nd;
+  Node *mp, *nd;
   switch (ttype(key)) {
     case PAL_TNIL: t->tmcache = 0; return runerror(L, "table index is nil");
     case PAL_TNUMBER: return setnum(L, t, nvalue(key), val);
@@ -424,13 +487,25 @@ int tab_set(pal_State *L, Table *t, const TValue *key, const TValue *val) {
     default: break;
   }
   t->tmcache = 0;
-  nd = findnode(t, key);
+  mp = mainposition(t, key);
+  nd = findfrom(mp, key);
   if (nd != NULL) {
     setobj(&nd->val, val);
     return PAL_OK;
   }
   if (ttisnil(val)) return PAL_OK;
-  return newkey(L, t, key, val);
+  return newkey(L, t, mp, key, val);
+}
+
+int tab_setnew(pal_State *L, Table *t, const TValue *key, const TValue *val) {
+  switch (ttype(key)) {
+    case PAL_TNUMBER: t->tmcache = 0; return setnumhash(L, t, nvalue(key), val, 1);
+    case PAL_TNIL: return tab_set(L, t, key, val); /* the error */
+    default:
+      t->tmcache = 0;
+      if (ttisnil(val)) return PAL_OK;
+      return newkey(L, t, mainposition(t, key), key, val);
+  }
 }
 
 /* ---------------- creation / destruction ---------------- */
@@ -440,7 +515,7 @@ Table *tab_new(pal_State *L, int narray, int nhash) {
   if (t == NULL) return NULL;
   t->readonly = 0;
   t->tmcache = 0;
-  t->lsizenode = 0;
+  t->nodemask = 0;
   t->weakmode = 0;
   t->sizearray = 0;
   t->lenhint = 0;
@@ -452,7 +527,7 @@ Table *tab_new(pal_State *L, int narray, int nhash) {
   if (nhash == 0 && narray > 0 && narray <= MAXASIZE) { /* array only (e.g. a list constructor): no rebuild */
     TValue *a = mem_newvector(L, narray, TValue);
     if (a == NULL) return NULL;
-    for (int i = 0; i < narray; i++) setnilvalue(&a[i]);
+    clearvalues(a, narray);
     t->array = a;
     t->sizearray = narray;
     return t;
@@ -468,14 +543,10 @@ void tab_free(pal_State *L, Table *t) {
 }
 
 void tab_clear(Table *t) {
-  for (int i = 0; i < t->sizearray; i++) setnilvalue(&t->array[i]);
+  clearvalues(t->array, t->sizearray);
   if (!tab_isdummy(t)) {
     int size = tab_sizenode(t);
-    for (int i = 0; i < size; i++) {
-      setnilvalue(&t->node[i].key);
-      setnilvalue(&t->node[i].val);
-      t->node[i].next = 0;
-    }
+    clearnodes(t->node, size);
     t->lastfree = t->node + size;
   }
   t->tmcache = 0;
@@ -512,7 +583,7 @@ int tab_nextpos(Table *t, int index, TValue *key, TValue *val) {
   for (i -= t->sizearray; i < size; i++) {
     Node *n = &t->node[i];
     if (!ttisnil(&n->val)) {
-      setobj(key, &n->key);
+      getnodekey(key, n);
       setobj(val, &n->val);
       return t->sizearray + i + 1;
     }
@@ -550,36 +621,40 @@ static int64_t hashborder(Table *t, int64_t i) {
   return i;
 }
 
-int64_t tab_len(Table *t) {
-  int64_t n = t->sizearray;
+/* a border inside the array part, whose last slot is nil: i = 0 or t[i] non-nil, t[j] nil */
+static int64_t arrayborder(Table *t) {
+  int64_t n = t->sizearray, h = t->lenhint, j = n, i = 0, stop = n > 8 ? n - 8 : 0;
+  /* after an append, the border is usually just past the last one found (tab_len checked h itself) */
+  if (h > 0 && h + 1 < n && !ttisnil(&t->array[h - 1]) && !ttisnil(&t->array[h]) && ttisnil(&t->array[h + 1])) {
+    t->lenhint = (int)(h + 1);
+    return h + 1;
+  }
+  /* then look just below the end (cheap and matches common layouts), then binary search */
+  while (j - 1 > stop) {
+    if (!ttisnil(&t->array[j - 2])) {
+      t->lenhint = (int)(j - 1);
+      return j - 1;
+    }
+    j--;
+  }
+  while (j - i > 1) {
+    int64_t m = i + (j - i) / 2;
+    if (ttisnil(&t->array[m - 1]))
+      j = m;
+    else
+      i = m;
+  }
+  t->lenhint = (int)i;
+  return i;
+}
+
+int64_t tab_lenslow(Table *t) {
+  int n = t->sizearray;
   if (n > 0 && ttisnil(&t->array[n - 1])) {
-    /* a border inside the array part. The last one found (lenhint) is usually still a border, or the next
-       index is (after an append); then look just below the end (cheap and matches common layouts), then
-       binary search; i = 0 or t[i] non-nil, t[j] nil */
-    int64_t h = t->lenhint, j = n, i = 0, stop = n > 8 ? n - 8 : 0;
-    if (h > 0 && h < n && !ttisnil(&t->array[h - 1])) {
-      if (ttisnil(&t->array[h])) return h;
-      if (h + 1 < n && ttisnil(&t->array[h + 1])) {
-        t->lenhint = (int)(h + 1);
-        return h + 1;
-      }
-    }
-    while (j - 1 > stop) {
-      if (!ttisnil(&t->array[j - 2])) {
-        t->lenhint = (int)(j - 1);
-        return j - 1;
-      }
-      j--;
-    }
-    while (j - i > 1) {
-      int64_t m = i + (j - i) / 2;
-      if (ttisnil(&t->array[m - 1]))
-        j = m;
-      else
-        i = m;
-    }
-    t->lenhint = (int)i;
-    return i;
+    /* the last border found (lenhint) is usually still one (the inline tab_len checks that first) */
+    int h = t->lenhint;
+    if (h > 0 && h < n && ttisnil(&t->array[h]) && !ttisnil(&t->array[h - 1])) return h;
+    return arrayborder(t);
   }
   if (tab_isdummy(t)) return n;
   return hashborder(t, n);

@@ -81,12 +81,25 @@ static int sort_three(const SortOps *o, int64_t x, int64_t y, int64_t z) {
   return SORT_OK;
 }
 
+#define SORT_NINTHER 128 /* ranges of more than this many elements get a median-of-nine pivot */
+
 static int sort_quick(const SortOps *o, int64_t lo, int64_t hi, int depth) {
   int r;
   while (hi - lo + 1 > 3) {
     if (depth-- <= 0) return sort_heap(o, lo, hi);
     int64_t mid = lo + (hi - lo) / 2;
-    int st = sort_three(o, lo, mid, hi);
+    int st;
+    if (hi - lo >= SORT_NINTHER) {
+      /* large range: a better pivot (median of the medians of three triples, left at mid) saves more
+         comparisons in partitioning than the 9 it costs */
+      int64_t d = (hi - lo) / 8;
+      if ((st = sort_three(o, lo + 1, lo + 1 + d, lo + 1 + 2 * d)) != SORT_OK ||
+          (st = sort_three(o, mid - d, mid, mid + d)) != SORT_OK ||
+          (st = sort_three(o, hi - 1 - 2 * d, hi - 1 - d, hi - 1)) != SORT_OK ||
+          (st = sort_three(o, lo + 1 + d, mid, hi - 1 - d)) != SORT_OK)
+        return st;
+    }
+    st = sort_three(o, lo, mid, hi);
     if (st != SORT_OK) return st;
     /* a[lo] <= pivot <= a[hi]; park the pivot at hi-1, where it stays during partitioning */
     int64_t p = hi - 1;
@@ -512,6 +525,7 @@ static int tab_getn(pal_State *L) {
 typedef struct TabSort {
   pal_State *L;
   int hascomp;
+  int swapfailed; /* a swap left an error pending (memory, when it creates a key): the next comparison fails */
   int64_t n;
   int64_t pending_fuel;
 } TabSort;
@@ -520,7 +534,7 @@ static int tsort_less(void *ud, int64_t a, int64_t b) {
   TabSort *s = (TabSort *)ud;
   pal_State *L = s->L;
   int res = 0, mayrun;
-  if (pal_errpending(L)) return -1; /* e.g. memory error from a swap */
+  if (s->swapfailed) return -1;
   if (++s->pending_fuel >= FUEL_BATCH) {
     s->pending_fuel = 0;
     if (charge(L, FUEL_BATCH)) return -1;
@@ -550,7 +564,132 @@ static int tsort_less(void *ud, int64_t a, int64_t b) {
 }
 
 static void tsort_swap(void *ud, int64_t a, int64_t b) {
-  pal_rawswapi(((TabSort *)ud)->L, 1, a, b);
+  TabSort *s = (TabSort *)ud;
+  pal_rawswapi(s->L, 1, a, b);
+  if (pal_errpending(s->L)) s->swapfailed = 1;
+}
+
+/* ---- sort glue for the default order when every element is a number, or every element is a string ----
+   Such comparisons run no Lua code and cannot fail, so nothing can observe the table while it is being sorted:
+   the elements are copied to a scratch C array, sorted there and stored back. The algorithm, its comparisons
+   and swaps (hence the resulting permutation, the "invalid order function" verdict that NaNs can provoke) and
+   the fuel charges are exactly those of sorting in place through tsort_less/tsort_swap; only the per-element
+   cost differs. */
+typedef struct SortStr {
+  const char *s;
+  uint32_t len;  /* strings are at most 1 GiB */
+  int32_t from;  /* 1-based index of the element in the table before sorting */
+} SortStr;
+
+typedef struct FlatSort {
+  pal_State *L;
+  int64_t pending_fuel;
+  double *num; /* the numbers, or NULL */
+  SortStr *str; /* the strings, or NULL */
+} FlatSort;
+
+/* the same fuel cadence as tsort_less: FUEL_BATCH units every FUEL_BATCH comparisons */
+static int flat_fuel(FlatSort *s) {
+  if (++s->pending_fuel >= FUEL_BATCH) {
+    s->pending_fuel = 0;
+    if (charge(s->L, FUEL_BATCH)) return -1;
+  }
+  return 0;
+}
+
+static int flat_lessnum(void *ud, int64_t a, int64_t b) {
+  FlatSort *s = (FlatSort *)ud;
+  if (flat_fuel(s)) return -1;
+  return s->num[a] < s->num[b];
+}
+
+static void flat_swapnum(void *ud, int64_t a, int64_t b) {
+  double *v = ((FlatSort *)ud)->num, t = v[a];
+  v[a] = v[b];
+  v[b] = t;
+}
+
+/* byte-wise, then the shorter prefix first (the order of '<' on strings) */
+static int flat_lessstr(void *ud, int64_t a, int64_t b) {
+  FlatSort *s = (FlatSort *)ud;
+  if (flat_fuel(s)) return -1;
+  const SortStr *x = &s->str[a], *y = &s->str[b];
+  int r = memcmp(x->s, y->s, x->len < y->len ? x->len : y->len);
+  return r != 0 ? r < 0 : x->len < y->len;
+}
+
+static void flat_swapstr(void *ud, int64_t a, int64_t b) {
+  SortStr *v = ((FlatSort *)ud)->str, t = v[a];
+  v[a] = v[b];
+  v[b] = t;
+}
+
+/* Sorts t[1..n] (t at 1, no comparator) when its elements are all numbers or all strings: returns 1 when done
+   (sorted, or an error is pending), 0 when the general path must do the work (other elements, or no memory for
+   the scratch array, in which case nothing was changed). Uses stack slot 3 for the scratch array. */
+static int sort_flat(pal_State *L, int64_t n) {
+  int type = pal_rawgeti(L, 1, 1);
+  size_t elem = type == PAL_TNUMBER ? sizeof(double) : sizeof(SortStr);
+  pal_pop(L, 1);
+  if ((type != PAL_TNUMBER && type != PAL_TSTRING) || n >= INT32_MAX || (uint64_t)n > ((size_t)1 << 30) / elem)
+    return 0;
+  uint8_t *scratch = pal_newbuffer(L, (size_t)n * elem); /* slot 3: kept alive until we return */
+  if (scratch == NULL) { /* not worth failing for: sort in place instead */
+    pal_clearerror(L);
+    pal_settop(L, 2);
+    return 0;
+  }
+  FlatSort fs = {L, 0, NULL, NULL};
+  SortOps ops;
+  if (type == PAL_TNUMBER) {
+    fs.num = (double *)(void *)scratch;
+    for (int64_t i = 0; i < n; i++) {
+      if (pal_rawgeti(L, 1, i + 1) != PAL_TNUMBER) return pal_settop(L, 2), 0;
+      fs.num[i] = pal_tonumber(L, -1);
+      pal_pop(L, 1);
+    }
+    ops = (SortOps){flat_lessnum, flat_swapnum, &fs};
+  } else {
+    fs.str = (SortStr *)(void *)scratch;
+    for (int64_t i = 0; i < n; i++) {
+      size_t len;
+      if (pal_rawgeti(L, 1, i + 1) != PAL_TSTRING) return pal_settop(L, 2), 0;
+      /* the strings stay alive in t, which nothing changes until they are stored back */
+      fs.str[i].s = pal_tolstring(L, -1, &len);
+      fs.str[i].len = (uint32_t)len;
+      fs.str[i].from = (int32_t)(i + 1);
+      pal_pop(L, 1);
+    }
+    ops = (SortOps){flat_lessstr, flat_swapstr, &fs};
+  }
+  /* 0-based: the algorithm only depends on positions relative to the range */
+  int st = sort_range(&ops, 0, n - 1);
+  if (st == SORT_INVALID) return pal_errorf(L, "invalid order function for sorting"), 1;
+  if (st != SORT_OK) return 1; /* out of fuel: error pending */
+  if (fs.num != NULL) {
+    for (int64_t i = 0; i < n; i++) {
+      pal_pushnumber(L, fs.num[i]);
+      pal_rawseti(L, 1, i + 1);
+    }
+    return 1;
+  }
+  /* apply the permutation cycle by cycle: position j receives the element that was at from - 1 */
+  for (int64_t i = 0; i < n; i++) {
+    if (fs.str[i].from == i + 1) continue; /* in place, or its cycle is done */
+    pal_rawgeti(L, 1, i + 1);               /* the first element of the cycle, stored last */
+    for (int64_t j = i;;) {
+      int64_t k = fs.str[j].from - 1;
+      fs.str[j].from = (int32_t)(j + 1);
+      if (k == i) {
+        pal_rawseti(L, 1, j + 1);
+        break;
+      }
+      pal_rawgeti(L, 1, k + 1);
+      pal_rawseti(L, 1, j + 1);
+      j = k;
+    }
+  }
+  return 1;
 }
 
 static int tab_sort(pal_State *L) {
@@ -565,7 +704,8 @@ static int tab_sort(pal_State *L) {
   int64_t n = tlen(L, 1);
   if (n < 2) return 0;
   if (charge(L, n)) return PAL_ERRSIG;
-  TabSort ts = {L, hascomp, n, 0};
+  if (!hascomp && sort_flat(L, n)) return pal_errpending(L) ? PAL_ERRSIG : 0;
+  TabSort ts = {L, hascomp, 0, n, 0};
   SortOps ops = {tsort_less, tsort_swap, &ts};
   int st = sort_range(&ops, 1, n);
   if (st == SORT_INVALID) return pal_errorf(L, "invalid order function for sorting");

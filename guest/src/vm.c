@@ -492,9 +492,9 @@ int pal_chargefuel(pal_State *L, int64_t units) {
 
 /* tab_getstr inlined into the loop (same lookup: strings are interned, so a key matches by pointer) */
 static inline const TValue *getstr_inl(const Table *t, const TString *key) {
-  const Node *n = &t->node[key->hash & (((uint32_t)1 << t->lsizenode) - 1)];
+  const Node *n = &t->node[key->hash & t->nodemask];
   for (;;) {
-    if (n->key.tt == PAL_TSTRING && n->key.v.gc == (const GCObject *)key) return &n->val;
+    if (n->keytt == PAL_TSTRING && n->key.gc == (const GCObject *)key) return &n->val;
     if (n->next == 0) return &pal_nilobject;
     n += n->next;
   }
@@ -510,6 +510,12 @@ static const TValue *getstr_viaindex(pal_State *L, Table *h, TString *key) {
     if (!ttisnil(v) || b->metatable == NULL) return v;
   }
   return NULL;
+}
+
+/* 1 if a store of a new key into h is a raw store: no metatable, or one without __newindex (absence cached) */
+static inline int rawnewkey(pal_State *L, Table *h) {
+  Table *mt = h->metatable;
+  return mt == NULL || (mt->tmcache & (1u << TM_NEWINDEX)) || tab_gettm(L, mt, TM_NEWINDEX) == NULL;
 }
 
 /* ================= the interpreter loop ================= */
@@ -801,10 +807,17 @@ newframe:
             setobj(slot, ra);
             break;
           }
-          if (h->metatable == NULL && !ttisnil(rc) && !(ttisnumber(rc) && nvalue(rc) != nvalue(rc))) {
-            /* new key in a plain table (e.g. an append): store directly */
+          if (!ttisnil(rc) && !(ttisnumber(rc) && nvalue(rc) != nvalue(rc)) && rawnewkey(L, h)) {
+            /* raw store (as vm_settable would do): an empty array slot or a dead key's node takes the value in
+               place, as in tab_set; a key with neither is new (e.g. an append) and is added without a second
+               lookup */
+            if (slot != &pal_nilobject) {
+              h->tmcache = 0;
+              setobj(slot, ra);
+              break;
+            }
             SAVEPC();
-            if (tab_set(L, h, rc, ra) != PAL_OK) goto vmerror;
+            if (tab_setnew(L, h, rc, ra) != PAL_OK) goto vmerror;
             break;
           }
         }
@@ -821,9 +834,14 @@ newframe:
             setobj(slot, ra);
             break;
           }
-          if (h->metatable == NULL) {
+          if (rawnewkey(L, h)) { /* as in OP_SETTABLE */
+            if (slot != &pal_nilobject) {
+              h->tmcache = 0;
+              setobj(slot, ra);
+              break;
+            }
             SAVEPC();
-            if (tab_setstr(L, h, tsvalue(kc), ra) != PAL_OK) goto vmerror;
+            if (tab_setnew(L, h, kc, ra) != PAL_OK) goto vmerror;
             break;
           }
         }
@@ -840,7 +858,7 @@ newframe:
             setobj(&h->array[c], ra);
             break;
           }
-          if (h->metatable == NULL) {
+          if (rawnewkey(L, h)) {
             SAVEPC();
             if (tab_setint(L, h, c + 1, ra) != PAL_OK) goto vmerror;
             break;
