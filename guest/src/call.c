@@ -20,13 +20,15 @@ int stack_init(pal_State *L, pal_State *th) {
   th->stacksize = BASIC_STACK;
   for (i = 0; i < BASIC_STACK; i++) setnilvalue(th->stack + i);
   th->top = th->stack + 1;
-  th->base_ci = mem_newvector(L, BASIC_CI, CallInfo);
+  th->base_ci = mem_newvector(L, BASIC_CI + 1, CallInfo);
   if (th->base_ci == NULL) {
     th->size_ci = 0;
     th->ci = NULL;
     return 0;
   }
   th->size_ci = BASIC_CI;
+  for (i = 1; i < BASIC_CI; i++) th->base_ci[i].flags = 0;
+  th->base_ci[BASIC_CI].flags = CIST_END; /* see ci_resize */
   ci = th->base_ci;
   ci->func = 0;
   ci->base = 1;
@@ -41,7 +43,7 @@ int stack_init(pal_State *L, pal_State *th) {
 
 void stack_free(pal_State *L, pal_State *th) {
   if (th->stack != NULL) mem_freevector(L, th->stack, th->stacksize, TValue);
-  if (th->base_ci != NULL) mem_freevector(L, th->base_ci, th->size_ci, CallInfo);
+  if (th->base_ci != NULL) mem_freevector(L, th->base_ci, th->size_ci + 1, CallInfo);
   th->stack = NULL;
   th->top = NULL;
   th->stacksize = 0;
@@ -91,11 +93,15 @@ int stack_grow(pal_State *L, int n) {
    while handling the overflow. A size_ci above PAL_MAXCALLS marks "reserve in use"; ci_restorelimit ends it. */
 #define CI_HARDLIMIT (PAL_MAXCALLS + PAL_MAXCALLS / 8)
 
+/* The frame array has size_ci usable entries and, after them, an end marker (flags CIST_END) that is never a
+   frame, so that the VM checks for room with ci[1].flags alone. */
 static int ci_resize(pal_State *L, int newsize) {
-  int idx = ci_index(L, L->ci);
-  CallInfo *nci = (CallInfo *)mem_realloc(L, L->base_ci, (size_t)L->size_ci * sizeof(CallInfo),
-                                          (size_t)newsize * sizeof(CallInfo));
+  int idx = ci_index(L, L->ci), i;
+  CallInfo *nci = (CallInfo *)mem_realloc(L, L->base_ci, (size_t)(L->size_ci + 1) * sizeof(CallInfo),
+                                          (size_t)(newsize + 1) * sizeof(CallInfo));
   if (nci == NULL) return 0;
+  for (i = L->size_ci; i < newsize; i++) nci[i].flags = 0; /* the old end marker and the new entries */
+  nci[newsize].flags = CIST_END;
   L->base_ci = nci;
   L->size_ci = newsize;
   L->ci = nci + idx;
@@ -125,6 +131,10 @@ CallInfo *ci_push(pal_State *L) {
 }
 
 void vm_clearerror(pal_State *L) {
+  /* A caught "not enough memory": what the failed computation allocated is garbage now that its frames are
+     gone, so the next safe point collects (the GC never runs inside an allocation, and a collection during the
+     unwinding, while those frames were still live, may have set the threshold beyond the budget). */
+  if (L->errstatus == PAL_ERRMEM) G(L)->gcthreshold = 0;
   L->errstatus = PAL_OK;
   setnilvalue(&L->errval);
 }
@@ -191,7 +201,7 @@ int vm_precall(pal_State *L, TValue *func, int nresults, int inloop) {
       if ((L->top - L->stack) + p->maxstacksize + EXTRA_STACK > L->stacksize &&
           !stack_ensure(L, L->top, p->maxstacksize))
         return L->errstatus;
-      if (L->ci + 1 < L->base_ci + L->size_ci)
+      if (ci_hasroom(L->ci))
         ci = ++L->ci;
       else if ((ci = ci_push(L)) == NULL)
         return L->errstatus;
@@ -262,7 +272,7 @@ int vm_precall(pal_State *L, TValue *func, int nresults, int inloop) {
       if ((L->top - L->stack) + PAL_MINSTACK + EXTRA_STACK > L->stacksize &&
           !stack_ensure(L, L->top, PAL_MINSTACK))
         return L->errstatus;
-      if (L->ci + 1 < L->base_ci + L->size_ci)
+      if (ci_hasroom(L->ci))
         ci = ++L->ci;
       else if ((ci = ci_push(L)) == NULL)
         return L->errstatus;
@@ -274,18 +284,8 @@ int vm_precall(pal_State *L, TValue *func, int nresults, int inloop) {
       ci->flags = CIST_C;
       ci->extra = 0;
       n = cl->c.f(L);
-      if (L->errstatus != PAL_OK) return L->errstatus;
+      if (n < 0 || L->errstatus != PAL_OK) return vm_postcallC(L, n);
       ci = L->ci;
-      if (n < 0) {
-        if (n == PAL_YIELDSIG && pal_isyieldable(L)) {
-          ptrdiff_t avail = L->top - (L->stack + ci->base);
-          if (ci->extra < 0 || ci->extra > avail) ci->extra = avail;
-          return PAL_YIELD;
-        }
-        vm_runerror(L, n == PAL_YIELDSIG ? "attempt to yield across metamethod/C-call boundary"
-                                         : "C function signalled an error without setting one");
-        return L->errstatus;
-      }
       {
         ptrdiff_t avail = L->top - (L->stack + ci->base);
         if (n > avail) n = (int)avail;
@@ -294,6 +294,19 @@ int vm_precall(pal_State *L, TValue *func, int nresults, int inloop) {
       return PAL_OK;
     }
   }
+}
+
+int vm_postcallC(pal_State *L, int n) {
+  CallInfo *ci = L->ci;
+  if (L->errstatus != PAL_OK) return L->errstatus;
+  if (n == PAL_YIELDSIG && pal_isyieldable(L)) {
+    ptrdiff_t avail = L->top - (L->stack + ci->base);
+    if (ci->extra < 0 || ci->extra > avail) ci->extra = avail;
+    return PAL_YIELD;
+  }
+  vm_runerror(L, n == PAL_YIELDSIG ? "attempt to yield across metamethod/C-call boundary"
+                                   : "C function signalled an error without setting one");
+  return L->errstatus;
 }
 
 int vm_call(pal_State *L, TValue *func, int nresults) {
@@ -417,7 +430,7 @@ int pal_call(pal_State *L, int nargs, int nresults) {
   TValue *func = L->top - nargs - 1;
   int status;
   freshentry(L);
-  if (nresults > 0) {
+  if (nresults > 0 && (L->top - L->stack) + nresults + EXTRA_STACK > L->stacksize) {
     ptrdiff_t fo = savestack(L, func);
     if (!stack_ensure(L, L->top, nresults)) return L->errstatus;
     func = restorestack(L, fo);

@@ -101,12 +101,10 @@ static int overbudget(global_State *g, size_t osize, size_t nsize) {
          g->totalbytes + extra < g->totalbytes;
 }
 
-/* The allocator refuses: a pending "not enough memory", counted for the host (pal_memrefusals). The next safe
-   point runs a full collection (gcthreshold 0): the GC never runs inside an allocation, so this is the emergency
-   collection that lets a script which caught the error (pcall) go on once its garbage is unreachable. */
+/* The allocator refuses: a pending "not enough memory", counted for the host (pal_memrefusals). When the error
+   is caught, vm_clearerror schedules the emergency collection. */
 static void *refuse(pal_State *L) {
   G(L)->memrefusals++;
-  G(L)->gcthreshold = 0;
   vm_seterror(L, PAL_ERRMEM, NULL);
   return NULL;
 }

@@ -500,10 +500,22 @@ static inline const TValue *getstr_inl(const Table *t, const TString *key) {
   }
 }
 
+/* tab_gettm(L, mt, TM_INDEX) inlined: the same lookup and the same tmcache update */
+static inline const TValue *gettm_index(global_State *g, Table *mt) {
+  const TValue *tm;
+  if ((mt->tmcache & (1u << TM_INDEX)) || g->tmname[TM_INDEX] == NULL) return NULL;
+  tm = getstr_inl(mt, g->tmname[TM_INDEX]);
+  if (ttisnil(tm)) {
+    mt->tmcache |= (uint8_t)(1u << TM_INDEX);
+    return NULL;
+  }
+  return tm;
+}
+
 /* one level of "__index is a table" for a string key missing from h (the common method-lookup pattern);
    NULL when that does not settle the result */
-static const TValue *getstr_viaindex(pal_State *L, Table *h, TString *key) {
-  const TValue *idx = tab_gettm(L, h->metatable, TM_INDEX);
+static inline const TValue *getstr_viaindex(pal_State *L, Table *h, TString *key) {
+  const TValue *idx = gettm_index(G(L), h->metatable);
   if (idx != NULL && ttistable(idx)) {
     Table *b = hvalue(idx);
     const TValue *v = getstr_inl(b, key);
@@ -521,6 +533,9 @@ static inline int rawnewkey(pal_State *L, Table *h) {
 /* ================= the interpreter loop ================= */
 
 #define SAVEPC() (ci->savedpc = pc)
+/* R[A] of the current instruction. Each op computes it itself (rather than once before the switch) so that it is
+   not a value shared by every op: wasm runtimes then do not spill it on every dispatch. */
+#define RA() (base + GET_A(i))
 #define RELOAD() (ci = L->ci, base = L->stack + ci->base)
 #define PROTECT(x)                   \
   do {                               \
@@ -561,6 +576,7 @@ static inline int rawnewkey(pal_State *L, Table *h) {
 
 #define ARITH_RR(op, tmev)                                             \
   {                                                                    \
+    TValue *ra = RA();                                                 \
     TValue *rb = base + GET_B(i), *rc = base + GET_C(i);               \
     if (ttisnumber(rb) && ttisnumber(rc)) {                            \
       double nb_ = nvalue(rb), nc_ = nvalue(rc);                       \
@@ -571,6 +587,7 @@ static inline int rawnewkey(pal_State *L, Table *h) {
   }
 #define ARITH_RK(op, tmev)                                             \
   {                                                                    \
+    TValue *ra = RA();                                                 \
     TValue *rb = base + GET_B(i);                                      \
     const TValue *rc = k + GET_C(i);                                   \
     if (ttisnumber(rb)) {                                              \
@@ -658,26 +675,29 @@ newframe:
 
   for (;;) {
     const uint32_t i = *pc++;
-    TValue *ra = base + GET_A(i);
     switch (GET_OP(i)) {
       case OP_NOP: break;
-      case OP_MOVE: setobj(ra, base + GET_B(i)); break;
+      case OP_MOVE: setobj(RA(), base + GET_B(i)); break;
       case OP_LOADNIL: {
+        TValue *ra = RA();
         int b = GET_B(i);
         do {
           setnilvalue(ra++);
         } while (b-- > 0);
         break;
       }
-      case OP_LOADB:
+      case OP_LOADB: {
+        TValue *ra = RA();
         setbvalue(ra, GET_B(i));
         if (GET_C(i)) pc++;
         break;
-      case OP_LOADN: setnvalue(ra, (double)GET_sBx(i)); break;
-      case OP_LOADK: setobj(ra, k + GET_Bx(i)); break;
-      case OP_GETUPVAL: setobj(ra, cl->upvals[GET_B(i)]->v); break;
-      case OP_SETUPVAL: setobj(cl->upvals[GET_B(i)]->v, ra); break;
+      }
+      case OP_LOADN: setnvalue(RA(), (double)GET_sBx(i)); break;
+      case OP_LOADK: setobj(RA(), k + GET_Bx(i)); break;
+      case OP_GETUPVAL: setobj(RA(), cl->upvals[GET_B(i)]->v); break;
+      case OP_SETUPVAL: setobj(cl->upvals[GET_B(i)]->v, RA()); break;
       case OP_GETGLOBAL: {
+        TValue *ra = RA();
         Table *env = cl->env;
         const TValue *kv = k + GET_Bx(i);
         if (env != NULL) {
@@ -686,16 +706,8 @@ newframe:
             setobj(ra, v);
             break;
           }
-          { /* sandbox: globals table whose __index is the built-ins table (tab_gettm inlined) */
-            Table *mt = env->metatable;
-            const TValue *idx = NULL;
-            if (!(mt->tmcache & (1u << TM_INDEX)) && g->tmname[TM_INDEX] != NULL) {
-              idx = getstr_inl(mt, g->tmname[TM_INDEX]);
-              if (ttisnil(idx)) {
-                mt->tmcache |= (uint8_t)(1u << TM_INDEX);
-                idx = NULL;
-              }
-            }
+          { /* sandbox: globals table whose __index is the built-ins table */
+            const TValue *idx = gettm_index(g, env->metatable);
             if (idx != NULL && ttistable(idx)) {
               Table *b = hvalue(idx);
               v = getstr_inl(b, tsvalue(kv));
@@ -715,6 +727,7 @@ newframe:
         break;
       }
       case OP_SETGLOBAL: {
+        TValue *ra = RA();
         Table *env = cl->env;
         const TValue *kv = k + GET_Bx(i);
         TValue ev;
@@ -736,6 +749,7 @@ newframe:
         break;
       }
       case OP_GETTABLE: {
+        TValue *ra = RA();
         TValue *rb = base + GET_B(i), *rc = base + GET_C(i);
         if (ttistable(rb)) {
           Table *h = hvalue(rb);
@@ -759,6 +773,7 @@ newframe:
         break;
       }
       case OP_GETFIELD: {
+        TValue *ra = RA();
         TValue *rb = base + GET_B(i);
         const TValue *kc = k + GET_C(i);
         if (ttistable(rb)) {
@@ -773,6 +788,7 @@ newframe:
         break;
       }
       case OP_GETINDEX: {
+        TValue *ra = RA();
         TValue *rb = base + GET_B(i);
         int c = GET_C(i);
         TValue key;
@@ -789,6 +805,7 @@ newframe:
         break;
       }
       case OP_SETTABLE: {
+        TValue *ra = RA();
         TValue *rb = base + GET_B(i), *rc = base + GET_C(i);
         if (ttistable(rb) && !hvalue(rb)->readonly) {
           Table *h = hvalue(rb);
@@ -825,6 +842,7 @@ newframe:
         break;
       }
       case OP_SETFIELD: {
+        TValue *ra = RA();
         TValue *rb = base + GET_B(i);
         const TValue *kc = k + GET_C(i);
         if (ttistable(rb) && !hvalue(rb)->readonly) {
@@ -849,6 +867,7 @@ newframe:
         break;
       }
       case OP_SETINDEX: {
+        TValue *ra = RA();
         TValue *rb = base + GET_B(i);
         int c = GET_C(i);
         TValue key;
@@ -869,6 +888,7 @@ newframe:
         break;
       }
       case OP_NEWTABLE: {
+        TValue *ra = RA();
         Table *t;
         SAVEPC();
         t = tab_new(L, GET_B(i), GET_C(i));
@@ -878,6 +898,7 @@ newframe:
         break;
       }
       case OP_SELF: {
+        TValue *ra = RA();
         TValue obj = base[GET_B(i)];
         const TValue *kc = k + GET_C(i);
         setobj(ra + 1, &obj);
@@ -890,7 +911,7 @@ newframe:
             break;
           }
         } else if (ttisstring(&obj) && g->mt[PAL_TSTRING] != NULL) {
-          const TValue *idx = tab_gettm(L, g->mt[PAL_TSTRING], TM_INDEX);
+          const TValue *idx = gettm_index(g, g->mt[PAL_TSTRING]);
           if (idx != NULL && ttistable(idx)) {
             const TValue *v = getstr_inl(hvalue(idx), tsvalue(kc));
             if (!ttisnil(v)) {
@@ -922,6 +943,7 @@ newframe:
       case OP_MODK: ARITH_RK(OPMOD, TM_MOD)
       case OP_POWK: ARITH_RK(OPPOW, TM_POW)
       case OP_UNM: {
+        TValue *ra = RA();
         TValue *rb = base + GET_B(i);
         if (ttisnumber(rb)) {
           setnvalue(ra, -nvalue(rb));
@@ -930,12 +952,14 @@ newframe:
         break;
       }
       case OP_NOT: {
+        TValue *ra = RA();
         TValue *rb = base + GET_B(i);
         int r = l_isfalse(rb);
         setbvalue(ra, r);
         break;
       }
       case OP_LEN: {
+        TValue *ra = RA();
         TValue *rb = base + GET_B(i);
         if (ttisstring(rb)) {
           setnvalue(ra, (double)tsvalue(rb)->len);
@@ -964,6 +988,7 @@ newframe:
         break;
       }
       case OP_EQ: {
+        TValue *ra = RA();
         TValue *rb = base + GET_B(i);
         int res;
         if (ttype(ra) != ttype(rb))
@@ -978,6 +1003,7 @@ newframe:
         break;
       }
       case OP_LT: {
+        TValue *ra = RA();
         TValue *rb = base + GET_B(i);
         int res;
         if (ttisnumber(ra) && ttisnumber(rb))
@@ -988,6 +1014,7 @@ newframe:
         break;
       }
       case OP_LE: {
+        TValue *ra = RA();
         TValue *rb = base + GET_B(i);
         int res;
         if (ttisnumber(ra) && ttisnumber(rb))
@@ -998,6 +1025,7 @@ newframe:
         break;
       }
       case OP_LTK: {
+        TValue *ra = RA();
         const TValue *kb = k + GET_B(i);
         int res;
         if (ttisnumber(ra))
@@ -1008,6 +1036,7 @@ newframe:
         break;
       }
       case OP_LEK: {
+        TValue *ra = RA();
         const TValue *kb = k + GET_B(i);
         int res;
         if (ttisnumber(ra))
@@ -1018,6 +1047,7 @@ newframe:
         break;
       }
       case OP_GTK: {
+        TValue *ra = RA();
         const TValue *kb = k + GET_B(i);
         int res;
         if (ttisnumber(ra))
@@ -1028,6 +1058,7 @@ newframe:
         break;
       }
       case OP_GEK: {
+        TValue *ra = RA();
         const TValue *kb = k + GET_B(i);
         int res;
         if (ttisnumber(ra))
@@ -1038,15 +1069,19 @@ newframe:
         break;
       }
       case OP_EQK: {
+        TValue *ra = RA();
         const TValue *kb = k + GET_B(i);
         int res = rawequalobj(ra, kb);
         CONDJUMP(res == (GET_C(i) != 0));
         break;
       }
-      case OP_TEST:
+      case OP_TEST: {
+        TValue *ra = RA();
         CONDJUMP(!l_isfalse(ra) == (GET_C(i) != 0));
         break;
+      }
       case OP_TESTSET: {
+        TValue *ra = RA();
         TValue *rb = base + GET_B(i);
         if (!l_isfalse(rb) == (GET_C(i) != 0))
           setobj(ra, rb);
@@ -1055,39 +1090,83 @@ newframe:
         break;
       }
       case OP_CALL: {
+        TValue *ra = RA();
         int b = GET_B(i), nresults = GET_C(i) - 1;
         TValue *top = b != 0 ? ra + b : L->top; /* end of the arguments */
         SAVEPC();
-        if (--g->fuel <= 0) { /* (GC: Luau calls allocate nothing collectable; C calls are checked after) */
+        if (--g->fuel <= 0 || g->totalbytes >= g->gcthreshold) {
+          /* a safe point before the call too: a C function's first allocation must not meet a heap that is
+             only waiting for a collection (e.g. the one scheduled when pcall caught "not enough memory") */
           L->top = top < L->stack + ci->top ? L->stack + ci->top : top;
           status = vm_safepoint(L);
           if (status != PAL_OK) goto vmerror;
         }
-        if (ttisfunction(ra) && !clvalue(ra)->c.isC) {
-          /* fast path: Luau -> Luau call, fixed parameters, enough stack and frames */
-          LClosure *ncl = &clvalue(ra)->l;
-          Proto *np = ncl->p;
-          TValue *nbase = ra + 1;
-          if (!np->is_vararg && nbase + np->maxstacksize + EXTRA_STACK <= L->stack + L->stacksize &&
-              ci + 1 < L->base_ci + L->size_ci) {
-            CallInfo *nci = ci + 1;
-            TValue *p = top, *plim = nbase + np->numparams;
+        if (ttisfunction(ra)) {
+          Closure *f = clvalue(ra);
+          if (!f->c.isC) {
+            /* fast path: Luau -> Luau call, fixed parameters, enough stack and frames */
+            Proto *np = f->l.p;
+            TValue *nbase = ra + 1;
             ptrdiff_t fo = ra - L->stack;
-            for (; p < plim; p++) setnilvalue(p);
-            nci->func = fo;
-            nci->base = fo + 1;
-            nci->top = fo + 1 + np->maxstacksize;
-            nci->savedpc = np->code;
-            nci->nresults = nresults;
-            nci->flags = CIST_LUA;
-            nci->extra = 0;
-            L->ci = nci;
-            L->top = nbase + np->maxstacksize;
-            ci = nci;
-            cl = ncl;
-            k = np->k;
-            base = nbase;
-            pc = np->code;
+            if (!np->is_vararg && fo + 1 + np->maxstacksize + EXTRA_STACK <= L->stacksize && ci_hasroom(ci)) {
+              TValue *p = top, *plim = nbase + np->numparams;
+              for (; p < plim; p++) setnilvalue(p);
+              ci++;
+              ci->func = fo;
+              ci->base = fo + 1;
+              ci->top = fo + 1 + np->maxstacksize;
+              ci->savedpc = np->code;
+              ci->nresults = nresults;
+              ci->flags = CIST_LUA;
+              ci->extra = 0;
+              L->ci = ci;
+              L->top = nbase + np->maxstacksize;
+              cl = &f->l;
+              k = np->k;
+              base = nbase;
+              pc = np->code;
+              break;
+            }
+          } else if (f->c.f != base_pcall && f->c.f != base_xpcall &&
+                     (top - L->stack) + PAL_MINSTACK + EXTRA_STACK <= L->stacksize && ci_hasroom(ci)) {
+            /* fast path: Luau -> C call (what vm_precall + vm_poscall do, without the general cases) */
+            TValue *stk = L->stack, *res, *first;
+            CallInfo *cci = ci + 1;
+            ptrdiff_t fo = ra - stk;
+            int n, j;
+            cci->func = fo;
+            cci->base = fo + 1;
+            cci->top = (top - stk) + PAL_MINSTACK;
+            cci->savedpc = NULL;
+            cci->nresults = nresults;
+            cci->flags = CIST_C;
+            cci->extra = 0;
+            L->ci = cci;
+            L->top = top;
+            n = f->c.f(L);
+            if (n < 0 || L->errstatus != PAL_OK) {
+              status = vm_postcallC(L, n);
+              if (status == PAL_YIELD) return PAL_YIELD;
+              goto vmerror;
+            }
+            /* the function may have moved the stack and the frames */
+            stk = L->stack;
+            cci = L->ci;
+            if (n > L->top - (stk + cci->base)) n = (int)(L->top - (stk + cci->base));
+            res = stk + cci->func;
+            first = L->top - n;
+            ci = cci - 1;
+            L->ci = ci;
+            base = stk + ci->base;
+            if (nresults == PAL_MULTRET) {
+              for (j = 0; j < n; j++) setobj(res + j, first + j);
+              L->top = res + n;
+            } else {
+              for (j = 0; j < n && j < nresults; j++) setobj(res + j, first + j);
+              for (; j < nresults; j++) setnilvalue(res + j);
+              L->top = stk + ci->top;
+            }
+            if (g->totalbytes >= g->gcthreshold) gc_checkstep(L); /* live values are below L->top */
             break;
           }
         }
@@ -1105,21 +1184,31 @@ newframe:
         goto vmerror;
       }
       case OP_RETURN: {
+        TValue *ra = RA();
         int b = GET_B(i);
         int n = b != 0 ? b - 1 : (int)(L->top - ra);
         int wanted = ci->nresults;
         int fresh = ci->flags & CIST_FRESH;
         if (L->openupval != NULL && L->openupval->v >= base) upval_close(L, base);
-        if (!fresh && wanted != PAL_MULTRET && (ci[-1].flags & CIST_LUA)) {
-          /* fast path: return to a Luau caller expecting a fixed number of results */
+        if (!fresh && (ci[-1].flags & CIST_LUA)) {
+          /* fast path: return to a Luau caller in this invocation */
           TValue *stk = L->stack;
           TValue *res = stk + ci->func;
           int j;
-          for (j = 0; j < n && j < wanted; j++) setobj(res + j, ra + j);
-          for (; j < wanted; j++) setnilvalue(res + j);
           ci--;
+          if (wanted == PAL_MULTRET) {
+            for (j = 0; j < n; j++) setobj(res + j, ra + j);
+            L->top = res + n; /* the end of the open results, for the caller's consumer */
+          } else {
+            if (wanted == 1 && n > 0) { /* the most common case */
+              setobj(res, ra);
+            } else {
+              for (j = 0; j < n && j < wanted; j++) setobj(res + j, ra + j);
+              for (; j < wanted; j++) setnilvalue(res + j);
+            }
+            L->top = stk + ci->top;
+          }
           L->ci = ci;
-          L->top = stk + ci->top;
           base = stk + ci->base;
           cl = &clvalue(stk + ci->func)->l;
           k = cl->p->k;
@@ -1134,6 +1223,7 @@ newframe:
         goto newframe;
       }
       case OP_FORPREP: {
+        TValue *ra = RA();
         double st, idx, lim;
         if (!ttisnumber(ra) || !ttisnumber(ra + 1) || !ttisnumber(ra + 2)) {
           SAVEPC();
@@ -1149,6 +1239,7 @@ newframe:
         break;
       }
       case OP_FORLOOP: {
+        TValue *ra = RA();
         double st = nvalue(ra + 2);
         double idx = nvalue(ra) + st;
         double lim = nvalue(ra + 1);
@@ -1161,6 +1252,7 @@ newframe:
         break;
       }
       case OP_TFORPREP: {
+        TValue *ra = RA();
         if (!ttisfunction(ra) || (clvalue(ra)->c.isC && clvalue(ra)->c.f == base_next)) {
           PROTECT(tforprep(L, ra));
         }
@@ -1168,6 +1260,7 @@ newframe:
         break;
       }
       case OP_TFORCALL: {
+        TValue *ra = RA();
         int c = GET_C(i), j;
         if (ttislightuserdata(ra)) { /* builtin traversal: R[A] = position, R[A+1] = table */
           int pos;
@@ -1226,14 +1319,17 @@ newframe:
           goto vmerror;
         }
       }
-      case OP_TFORLOOP:
+      case OP_TFORLOOP: {
+        TValue *ra = RA();
         if (!ttisnil(ra + 3)) {
           setobj(ra + 2, ra + 3);
           pc += GET_sBx(i);
           SAFEPOINT();
         }
         break;
+      }
       case OP_SETLIST: {
+        TValue *ra = RA();
         int n = GET_B(i) != 0 ? GET_B(i) - 1 : (int)(L->top - ra - 1);
         int64_t s = (int64_t)*pc++;
         Table *h = hvalue(ra);
@@ -1250,6 +1346,7 @@ newframe:
         break;
       }
       case OP_CLOSURE: {
+        TValue *ra = RA();
         Proto *np = cl->p->p[GET_Bx(i)];
         LClosure *ncl;
         int j;
@@ -1269,10 +1366,13 @@ newframe:
         GCCHECK();
         break;
       }
-      case OP_CLOSE:
+      case OP_CLOSE: {
+        TValue *ra = RA();
         if (L->openupval != NULL && L->openupval->v >= ra) upval_close(L, ra);
         break;
+      }
       case OP_VARARG: {
+        TValue *ra = RA();
         int b = GET_B(i);
         int nvar = (int)ci->extra;
         int j;

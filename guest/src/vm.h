@@ -31,6 +31,7 @@
 #define CIST_PCALL 0x04
 #define CIST_XPCALL 0x08
 #define CIST_FRESH 0x10
+#define CIST_END 0x20 /* the entry after the last usable one of base_ci (never a frame) */
 #define CIST_MARKER (CIST_PCALL | CIST_XPCALL)
 
 /* L->costate values */
@@ -46,6 +47,7 @@
 #define restorestack(L, n) ((L)->stack + (n))
 #define ci_index(L, c) ((int)((c) - (L)->base_ci))
 #define ci_isLua(c) (((c)->flags & CIST_LUA) != 0)
+#define ci_hasroom(c) (((c)[1].flags & CIST_END) == 0) /* a frame can be pushed above c without ci_push */
 #define ci_closure(L, c) clvalue((L)->stack + (c)->func)
 
 #define EXTRA_STACK 8 /* slots always available above a frame's top (metamethod calls push up to 4 values) */
@@ -58,6 +60,9 @@ CallInfo *ci_push(pal_State *L);            /* NULL (error pending) on failure; 
 int stack_ensure(pal_State *L, TValue *from, int n); /* n free slots from `from` (pointer may be stale after) */
 int vm_precall(pal_State *L, TValue *func, int nresults, int inloop);
 void vm_poscall(pal_State *L, CallInfo *ci, TValue *firstres, int n);
+/* after the C function of frame L->ci returned n < 0 or with an error pending: PAL_YIELD (a legal yield; the
+   frame stays) or the pending error's status (set here for a bad return) */
+int vm_postcallC(pal_State *L, int n);
 int vm_finishframes(pal_State *L, int wanted); /* after a return into L->ci: finish pcall markers; returns the
                                                   nresults wanted by the frame that finally returned */
 int vm_execute(pal_State *L, int entry);  /* vm.c */
