@@ -6,7 +6,8 @@
  *
  * Input: pattern bytes, a NUL separator, subject bytes (no NUL: the whole input is the pattern with an empty
  * subject). Runs a find-style scan and a gmatch/gsub-style scan with a fuel cap, and checks the invariants of
- * every reported match and capture.
+ * every reported match and capture, and that the start filter (lpat_nextstart) only passes over positions where
+ * no match starts.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -79,6 +80,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       src = e > src ? e : src + 1;
     } else {
       src++;
+    }
+  }
+  /* start filter (lpat_prepare/lpat_nextstart): a position passed over must be one where matching fails at
+     once, without an error */
+  fuel = 200000;
+  lpat_init(&ms, s, ls, p + lp, fuel_cb, NULL);
+  lpat_prepare(&ms, p);
+  for (src = s; src <= s + ls; src++) {
+    const char *next = lpat_nextstart(&ms, src);
+    if (next < src || next > s + ls) abort();
+    if (next > src) {
+      lpat_State probe;
+      lpat_init(&probe, s, ls, p + lp, NULL, NULL);
+      if (lpat_match(&probe, src, p) != NULL || probe.status != LPAT_OK) abort();
     }
   }
   free(p);

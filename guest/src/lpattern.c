@@ -10,21 +10,56 @@
 
 #include <string.h>
 
+#include "memops.h"
+
 #define PESC '%'
 
 typedef unsigned char uchar;
 
-/* ---- C-locale character classes (ASCII only, locale independent) ---- */
-static int c_isdigit(int c) { return c >= '0' && c <= '9'; }
-static int c_islower(int c) { return c >= 'a' && c <= 'z'; }
-static int c_isupper(int c) { return c >= 'A' && c <= 'Z'; }
-static int c_isalpha(int c) { return c_islower(c) || c_isupper(c); }
-static int c_isalnum(int c) { return c_isalpha(c) || c_isdigit(c); }
-static int c_iscntrl(int c) { return c < 32 || c == 127; }
-static int c_isspace(int c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
-static int c_isgraph(int c) { return c > 32 && c < 127; }
-static int c_ispunct(int c) { return c_isgraph(c) && !c_isalnum(c); }
-static int c_isxdigit(int c) { return c_isdigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+/* ---- C-locale character classes (ASCII only, locale independent) ----
+   ctype[c] holds one bit per class letter, so a class test is one table load and a mask; the table is a
+   compile-time constant built from the predicates below. */
+#define C_ALPHA 0x001
+#define C_DIGIT 0x002
+#define C_LOWER 0x004
+#define C_UPPER 0x008
+#define C_SPACE 0x010
+#define C_CNTRL 0x020
+#define C_PUNCT 0x040
+#define C_XDIGIT 0x080
+#define C_ALNUM 0x100
+#define C_GRAPH 0x200
+#define C_ZERO 0x400
+#define C_NEGATE 0x8000 /* in clsinfo: an upper-case class letter (complement) */
+
+#define IS_DIGIT(c) ((c) >= '0' && (c) <= '9')
+#define IS_LOWER(c) ((c) >= 'a' && (c) <= 'z')
+#define IS_UPPER(c) ((c) >= 'A' && (c) <= 'Z')
+#define IS_ALPHA(c) (IS_LOWER(c) || IS_UPPER(c))
+#define IS_ALNUM(c) (IS_ALPHA(c) || IS_DIGIT(c))
+#define IS_GRAPH(c) ((c) > 32 && (c) < 127)
+#define CT(c)                                                                                                   \
+  (uint16_t)((IS_ALPHA(c) ? C_ALPHA : 0) | (IS_DIGIT(c) ? C_DIGIT : 0) | (IS_LOWER(c) ? C_LOWER : 0) |          \
+             (IS_UPPER(c) ? C_UPPER : 0) | ((c) == ' ' || ((c) >= '\t' && (c) <= '\r') ? C_SPACE : 0) |       \
+             ((c) < 32 || (c) == 127 ? C_CNTRL : 0) | (IS_GRAPH(c) && !IS_ALNUM(c) ? C_PUNCT : 0) |          \
+             (IS_DIGIT(c) || ((c) >= 'a' && (c) <= 'f') || ((c) >= 'A' && (c) <= 'F') ? C_XDIGIT : 0) |       \
+             (IS_ALNUM(c) ? C_ALNUM : 0) | (IS_GRAPH(c) ? C_GRAPH : 0) | ((c) == 0 ? C_ZERO : 0))
+#define CT4(c) CT(c), CT((c) + 1), CT((c) + 2), CT((c) + 3)
+#define CT16(c) CT4(c), CT4((c) + 4), CT4((c) + 8), CT4((c) + 12)
+#define CT64(c) CT16(c), CT16((c) + 16), CT16((c) + 32), CT16((c) + 48)
+static const uint16_t ctype[256] = {CT64(0), CT64(64), CT64(128), CT64(192)};
+
+/* the class bits of a letter after '%' (C_NEGATE for upper case); 0 = not a class letter, the byte itself */
+static const uint16_t clsinfo[256] = {
+    ['a'] = C_ALPHA, ['c'] = C_CNTRL, ['d'] = C_DIGIT, ['g'] = C_GRAPH, ['l'] = C_LOWER, ['p'] = C_PUNCT,
+    ['s'] = C_SPACE, ['u'] = C_UPPER, ['w'] = C_ALNUM, ['x'] = C_XDIGIT, ['z'] = C_ZERO,
+    ['A'] = C_ALPHA | C_NEGATE, ['C'] = C_CNTRL | C_NEGATE, ['D'] = C_DIGIT | C_NEGATE,
+    ['G'] = C_GRAPH | C_NEGATE, ['L'] = C_LOWER | C_NEGATE, ['P'] = C_PUNCT | C_NEGATE,
+    ['S'] = C_SPACE | C_NEGATE, ['U'] = C_UPPER | C_NEGATE, ['W'] = C_ALNUM | C_NEGATE,
+    ['X'] = C_XDIGIT | C_NEGATE, ['Z'] = C_ZERO | C_NEGATE,
+};
+
+static int c_isdigit(int c) { return IS_DIGIT(c); }
 
 static const char *set_error(lpat_State *ms, const char *msg) {
   if (ms->status == LPAT_OK) {
@@ -79,6 +114,7 @@ void lpat_init(lpat_State *ms, const char *s, size_t ls, const char *pat_end, lp
   ms->fuel = fuel;
   ms->fuel_ud = ud;
   ms->errmsg[0] = '\0';
+  ms->first_kind = LPAT_FIRST_NONE;
   lpat_reset(ms);
 }
 
@@ -87,50 +123,47 @@ void lpat_reset(lpat_State *ms) {
   ms->depth = LPAT_MAXDEPTH;
 }
 
-/* Pointer just past the single-character class starting at p (p < pat_end), or NULL on a malformed pattern. */
-static const char *class_end(lpat_State *ms, const char *p) {
-  const char *pe = ms->pat_end;
+/* Pointer just past the single-character class starting at p (p < pe), or NULL with *err set on a malformed
+   pattern. */
+static const char *scan_class(const char *p, const char *pe, const char **err) {
   char c = *p++;
   if (c == PESC) {
-    if (p >= pe) return set_error(ms, "malformed pattern (ends with '%')");
+    if (p >= pe) {
+      *err = "malformed pattern (ends with '%')";
+      return NULL;
+    }
     return p + 1;
   }
   if (c == '[') {
     if (p < pe && *p == '^') p++;
     /* the first member is taken literally, so "[]]" and "[^]]" contain ']' */
     for (;;) {
-      if (p >= pe) return set_error(ms, "malformed pattern (missing ']')");
+      if (p >= pe) break;
       c = *p++;
       if (c == PESC) {
-        if (p >= pe) return set_error(ms, "malformed pattern (missing ']')");
+        if (p >= pe) break;
         p++;
       }
-      if (p >= pe) return set_error(ms, "malformed pattern (missing ']')");
+      if (p >= pe) break;
       if (*p == ']') return p + 1;
     }
+    *err = "malformed pattern (missing ']')";
+    return NULL;
   }
   return p;
 }
 
+static const char *class_end(lpat_State *ms, const char *p) {
+  const char *err = NULL;
+  const char *ep = scan_class(p, ms->pat_end, &err);
+  return ep != NULL ? ep : set_error(ms, err);
+}
+
 /* class letter cl (the char after '%') against byte c */
-static int class_match(int c, int cl) {
-  int r;
-  switch (cl | 0x20) {
-  case 'a': r = c_isalpha(c); break;
-  case 'c': r = c_iscntrl(c); break;
-  case 'd': r = c_isdigit(c); break;
-  case 'g': r = c_isgraph(c); break;
-  case 'l': r = c_islower(c); break;
-  case 'p': r = c_ispunct(c); break;
-  case 's': r = c_isspace(c); break;
-  case 'u': r = c_isupper(c); break;
-  case 'w': r = c_isalnum(c); break;
-  case 'x': r = c_isxdigit(c); break;
-  case 'z': r = (c == 0); break;
-  default: return cl == c; /* not a class letter: the character itself */
-  }
-  if (!c_isalpha(cl)) return cl == c; /* e.g. 'A'|0x20 tricks on non-letters */
-  return c_isupper(cl) ? !r : r;
+static inline int class_match(int c, int cl) {
+  unsigned info = clsinfo[cl];
+  if (info == 0) return cl == c; /* not a class letter: the character itself */
+  return ((ctype[c] & info) != 0) ^ (info >> 15);
 }
 
 /* set "[...]": p points at '[', close at the terminating ']' */
@@ -157,7 +190,7 @@ static int set_match(int c, const char *p, const char *close) {
 }
 
 /* does byte at s (s < src_end) match the class [p, ep)? */
-static int single_match(const char *s, const char *p, const char *ep) {
+static inline int single_match(const char *s, const char *p, const char *ep) {
   int c = (uchar)*s;
   switch (*p) {
   case '.': return 1;
@@ -165,6 +198,34 @@ static int single_match(const char *s, const char *p, const char *ep) {
   case '[': return set_match(c, p, ep - 1);
   default: return (uchar)*p == c;
   }
+}
+
+/* Number of bytes from s (before end) that match the class [p, ep), all scanned in one tight loop. */
+static ptrdiff_t match_run(const char *s, const char *end, const char *p, const char *ep) {
+  const uchar *q = (const uchar *)s, *e = (const uchar *)end;
+  int c;
+  switch (*p) {
+  case '.': return end - s;
+  case '[':
+    while (q < e && set_match(*q, p, ep - 1)) q++;
+    return (const char *)q - s;
+  case PESC: {
+    unsigned info = clsinfo[(uchar)p[1]];
+    if (info != 0) {
+      unsigned neg = info >> 15;
+      info &= ~(unsigned)C_NEGATE;
+      while (q < e && ((ctype[*q] & info) != 0) != neg) q++;
+      return (const char *)q - s;
+    }
+    c = (uchar)p[1];
+    break;
+  }
+  default:
+    c = (uchar)*p;
+    break;
+  }
+  while (q < e && *q == c) q++;
+  return (const char *)q - s;
 }
 
 static const char *do_match(lpat_State *ms, const char *s, const char *p);
@@ -180,11 +241,10 @@ static const char *match_nested(lpat_State *ms, const char *s, const char *p) {
 
 /* greedy repetition: s is where repetition starts, [p, ep) is the class, ep[0] the suffix */
 static const char *expand_greedy(lpat_State *ms, const char *s, const char *p, const char *ep) {
-  ptrdiff_t n = 0;
-  while (s + n < ms->src_end && single_match(s + n, p, ep)) {
-    n++;
-    if (tick(ms)) return NULL;
-  }
+  ptrdiff_t n = match_run(s, ms->src_end, p, ep);
+  /* one step per repeated byte, as if they were matched one at a time */
+  ms->steps += n;
+  if (ms->steps >= LPAT_FUELBATCH && lpat_flushfuel(ms)) return NULL;
   for (; n >= 0; n--) {
     const char *r = match_nested(ms, s + n, ep + 1);
     if (r != NULL || ms->status != LPAT_OK) return r;
@@ -283,7 +343,7 @@ static const char *do_match(lpat_State *ms, const char *s, const char *p) {
         if (idx < 0 || idx >= ms->level || ms->cap[idx].len == LPAT_CAP_UNFINISHED)
           return capture_index_error(ms, idx + 1);
         len = ms->cap[idx].len;
-        if (len < 0 || ms->src_end - s < len || memcmp(ms->cap[idx].init, s, (size_t)len) != 0) return NULL;
+        if (len < 0 || ms->src_end - s < len || !mem_eq(ms->cap[idx].init, s, (size_t)len)) return NULL;
         ms->steps += len / 32;
         s += len;
         p += 2;
@@ -320,6 +380,70 @@ static const char *do_match(lpat_State *ms, const char *s, const char *p) {
     s++;
     p = ep;
   }
+}
+
+void lpat_prepare(lpat_State *ms, const char *p) {
+  const char *pe = ms->pat_end, *ep, *err;
+  int opens = 0;
+  ms->first_kind = LPAT_FIRST_NONE;
+  /* captures consume nothing; with too many, every attempt fails with an error, which must not be skipped */
+  while (p < pe && *p == '(') {
+    p += (p + 1 < pe && p[1] == ')') ? 2 : 1;
+    if (++opens >= LPAT_MAXCAPTURES) return;
+  }
+  if (p >= pe) return;
+  switch (*p) {
+  case ')': return;
+  case '.': return; /* any byte: nothing to skip */
+  case '$':
+    if (p + 1 == pe) return;
+    break;
+  case PESC:
+    if (p + 1 >= pe || p[1] == 'b' || p[1] == 'f' || c_isdigit((uchar)p[1])) return;
+    break;
+  default:
+    break;
+  }
+  ep = scan_class(p, pe, &err);
+  if (ep == NULL) return; /* the matcher reports the error at the first attempt */
+  if (ep < pe && (*ep == '*' || *ep == '?' || *ep == '-')) return; /* may match empty */
+  /* '+' or no suffix: a match must start with a byte of the class [p, ep) */
+  if (*p == '[') {
+    ms->first_kind = LPAT_FIRST_SET;
+    ms->first_p = p;
+    ms->first_ep = ep;
+  } else if (*p == PESC && clsinfo[(uchar)p[1]] != 0) {
+    ms->first_kind = LPAT_FIRST_CLASS;
+    ms->first_info = clsinfo[(uchar)p[1]];
+  } else {
+    ms->first_kind = LPAT_FIRST_CHAR;
+    ms->first_c = (uchar)(*p == PESC ? p[1] : *p);
+  }
+}
+
+const char *lpat_nextstart(lpat_State *ms, const char *s) {
+  const uchar *q = (const uchar *)s, *e = (const uchar *)ms->src_end;
+  switch (ms->first_kind) {
+  case LPAT_FIRST_CHAR:
+    if (q < e) {
+      const uchar *hit = memchr(q, ms->first_c, (size_t)(e - q));
+      q = hit != NULL ? hit : e;
+    }
+    break;
+  case LPAT_FIRST_CLASS: {
+    unsigned info = ms->first_info & ~(unsigned)C_NEGATE, neg = (unsigned)ms->first_info >> 15;
+    while (q < e && ((ctype[*q] & info) != 0) == neg) q++;
+    break;
+  }
+  case LPAT_FIRST_SET:
+    while (q < e && !set_match(*q, ms->first_p, ms->first_ep - 1)) q++;
+    break;
+  default:
+    return s;
+  }
+  /* one step per start position passed over, as the failed attempt there would have cost */
+  ms->steps += (const char *)q - s;
+  return (const char *)q;
 }
 
 const char *lpat_match(lpat_State *ms, const char *s, const char *p) {
@@ -367,17 +491,35 @@ int lpat_nospecials(const char *p, size_t lp) {
   return 1;
 }
 
+/* Plain substring search. Candidates are found eight positions at a time: a position can only match where its
+   byte equals p[0] and the byte lp - 1 further on equals p[lp - 1]; both tests are done on 64-bit words with the
+   "has a zero byte" trick, and each candidate is then compared in full. */
 const char *lpat_memfind(const char *s, size_t ls, const char *p, size_t lp) {
-  const char *last, *q;
+  size_t n, i = 0;
   if (lp == 0) return s;
   if (lp > ls) return NULL;
-  last = s + (ls - lp);
-  q = s;
-  while (q <= last) {
-    const char *hit = memchr(q, (uchar)p[0], (size_t)(last - q) + 1);
-    if (hit == NULL) return NULL;
-    if (memcmp(hit + 1, p + 1, lp - 1) == 0) return hit;
-    q = hit + 1;
+  if (lp == 1) return memchr(s, (uchar)p[0], ls);
+  n = ls - lp + 1; /* candidate start positions */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  {
+    const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+    const uint64_t first = ones * (uchar)p[0], last = ones * (uchar)p[lp - 1];
+    for (; i + 8 <= n; i += 8) {
+      uint64_t a, b, x, m;
+      memcpy(&a, s + i, 8);
+      memcpy(&b, s + i + lp - 1, 8);
+      x = (a ^ first) | (b ^ last); /* zero bytes mark candidates */
+      /* exact for the lowest zero byte; bytes above it may be false candidates, which the full compare rejects */
+      m = (x - ones) & ~x & highs;
+      while (m != 0) {
+        size_t k = i + (size_t)(__builtin_ctzll(m) >> 3);
+        if (mem_eq(s + k, p, lp)) return s + k;
+        m &= m - 1;
+      }
+    }
   }
+#endif
+  for (; i < n; i++)
+    if (s[i] == p[0] && mem_eq(s + i + 1, p + 1, lp - 1)) return s + i;
   return NULL;
 }

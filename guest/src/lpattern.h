@@ -18,6 +18,11 @@
 #define LPAT_CAP_UNFINISHED (-1)
 #define LPAT_CAP_POSITION (-2)
 
+#define LPAT_FIRST_NONE 0
+#define LPAT_FIRST_CHAR 1
+#define LPAT_FIRST_CLASS 2
+#define LPAT_FIRST_SET 3
+
 #define LPAT_OK 0
 #define LPAT_ERROR 1
 #define LPAT_ABORT 2
@@ -37,6 +42,10 @@ typedef struct lpat_State {
   int level;                 /* captures in use */
   int status;
   int64_t steps;             /* steps not yet charged */
+  int first_kind;            /* LPAT_FIRST_*: what a match must start with (lpat_prepare) */
+  unsigned char first_c;     /* LPAT_FIRST_CHAR: that byte */
+  uint16_t first_info;       /* LPAT_FIRST_CLASS: class bits (lpattern.c) */
+  const char *first_p, *first_ep; /* LPAT_FIRST_SET: the set [first_p, first_ep) */
   lpat_FuelFn fuel;
   void *fuel_ud;
   char errmsg[64];
@@ -49,6 +58,12 @@ void lpat_init(lpat_State *ms, const char *s, size_t ls, const char *pat_end, lp
 void lpat_reset(lpat_State *ms);
 /* Try to match the pattern starting at p against the subject at s. Returns the end of the match or NULL. */
 const char *lpat_match(lpat_State *ms, const char *s, const char *p);
+/* Optional, after lpat_init, for unanchored scans: find out from the pattern p what byte class every match
+   must start with, so that lpat_nextstart can pass over start positions where lpat_match would fail at once. */
+void lpat_prepare(lpat_State *ms, const char *p);
+/* The first position >= s (<= src_end) where a match may start; src_end when none can (an attempt there fails).
+   Each position passed over is counted as one step, like the failed attempt it replaces. */
+const char *lpat_nextstart(lpat_State *ms, const char *s);
 /* Charge the steps not yet charged; returns 0 or nonzero (status becomes LPAT_ABORT). */
 int lpat_flushfuel(lpat_State *ms);
 

@@ -187,6 +187,40 @@ static int validnumber(const char *s, size_t len) {
   return i == len;
 }
 
+/* Exact powers of ten (every one up to 1e22 is a double). */
+static const double exact_pow10[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                                       1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+/* A valid decimal numeral (validnumber) with at most 15 digits and a power-of-ten scale within 10^+-22: its
+   value is digits x 10^k with both factors exact doubles, so one multiplication or division rounds it
+   correctly, exactly as strtod would. Returns 0 for other numerals (hex, inf/nan, long or far-scaled ones). */
+static int fast_decimal(const char *s, size_t len, double *out) {
+  size_t i = 0;
+  int neg = 0, nd = 0, k = 0;
+  uint64_t m = 0;
+  if (s[i] == '+' || s[i] == '-') neg = s[i++] == '-';
+  if (len - i >= 2 && s[i] == '0' && (s[i + 1] == 'x' || s[i + 1] == 'X')) return 0;
+  for (; i < len && isdigit_c(s[i]); i++, nd++) m = m * 10 + (uint64_t)(s[i] - '0');
+  if (i < len && s[i] == '.') {
+    for (i++; i < len && isdigit_c(s[i]); i++, nd++, k--) m = m * 10 + (uint64_t)(s[i] - '0');
+  }
+  if (nd == 0 || nd > 15) return 0; /* also inf/nan */
+  if (i < len) { /* exponent: validnumber guarantees [eE][+-]digits */
+    int eneg = 0, e = 0;
+    i++;
+    if (s[i] == '+' || s[i] == '-') eneg = s[i++] == '-';
+    for (; i < len; i++) {
+      if (e > 1000) return 0;
+      e = e * 10 + (s[i] - '0');
+    }
+    k += eneg ? -e : e;
+  }
+  if (k < -22 || k > 22) return 0;
+  *out = k >= 0 ? (double)m * exact_pow10[k] : (double)m / exact_pow10[-k];
+  if (neg) *out = -*out;
+  return 1;
+}
+
 int pal_str2num(const char *s, size_t len, double *out) {
   char small[128];
   char *buf = small;
@@ -195,6 +229,7 @@ int pal_str2num(const char *s, size_t len, double *out) {
   while (len > 0 && isspace_c(*s)) s++, len--;
   while (len > 0 && isspace_c(s[len - 1])) len--;
   if (len == 0 || !validnumber(s, len)) return 0;
+  if (fast_decimal(s, len, out)) return 1;
   if (len >= sizeof small) {
     buf = (char *)malloc(len + 1); /* temporary, outside the counted heap; only for absurdly long numerals */
     if (buf == NULL) return 0;

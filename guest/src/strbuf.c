@@ -5,6 +5,8 @@
 
 #include <string.h>
 
+#include "memops.h"
+
 #define SB_FUELBYTES 32
 #define SB_CHARGEBATCH 4096
 
@@ -56,7 +58,7 @@ int sb_reserve(StrBuf *b, size_t extra) {
 int sb_add(StrBuf *b, const void *p, size_t n) {
   if (n == 0) return 1;
   if (!sb_reserve(b, n)) return 0;
-  memcpy(b->p + b->len, p, n);
+  mem_copy(b->p + b->len, p, n);
   b->len += n;
   return sb_charge(b, n);
 }

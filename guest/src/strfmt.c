@@ -11,10 +11,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#define FMT_FLAGS "-+ #0"
 #define ITEM_MAX 512 /* enough for "%99.99f" of 1e308 */
 
 static int is_digit(char c) { return c >= '0' && c <= '9'; }
+static int is_flag(char c) { return c == '-' || c == '+' || c == ' ' || c == '#' || c == '0'; }
 
 static void set_err(char *err, size_t errsz, const char *a, const char *mid, const char *b) {
   snprintf(err, errsz, "%s%s%s", a, mid, b);
@@ -89,7 +89,9 @@ static int put_quoted(const StrFmtIO *io, const char *s, size_t n) {
    point through software long double arithmetic, which is very slow). Each returns the length written to
    item, or -1 when the case is not covered and snprintf must be used. ---- */
 
-static const double pow10tab[10] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};
+/* the powers of ten that are exact doubles */
+static const double pow10tab[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                                    1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
 
 /* only no flags or a lone '-' (left-justify), a width, and (where asked) a precision are handled */
 static int fast_flags_ok(const Spec *sp) {
@@ -152,6 +154,20 @@ static int fast_scaled(double av, int prec, uint64_t *out) {
   return 1;
 }
 
+/* round av * 10^k (|k| <= 22, av > 0) to an integer like fast_scaled: one correctly rounded multiplication or
+   division by an exact power of ten, so the same error bound applies; 0 = undecided */
+static int fast_scaledk(double av, int k, uint64_t *out) {
+  double x, fl, frac;
+  if (k < -22 || k > 22) return 0;
+  x = k >= 0 ? av * pow10tab[k] : av / pow10tab[-k];
+  if (!(x < 1099511627776.0)) return 0;
+  fl = (double)(uint64_t)x;
+  frac = x - fl;
+  if (frac > 0.5 - 1.0 / 4096 && frac < 0.5 + 1.0 / 4096) return 0;
+  *out = (uint64_t)fl + (frac > 0.5 ? 1 : 0);
+  return 1;
+}
+
 /* digits of n with prec decimals ("12.50"), optional sign, at the end of buf ending at e */
 static char *fast_fixedbody(char *e, uint64_t n, int prec, int neg) {
   char *b = e;
@@ -173,6 +189,52 @@ static int fast_f(char *item, const Spec *sp, double v) {
   if (!fast_flags_ok(sp) || prec > 9) return -1;
   if (!fast_scaled(v < 0 ? -v : v, prec, &n)) return -1;
   b = fast_fixedbody(e, n, prec, signbit(v) != 0);
+  return fast_pad(item, sp, b, (int)(e - b));
+}
+
+/* %e / %E: d.ddde+XX with P <= 9 decimals for finite v */
+static int fast_e(char *item, const Spec *sp, double v) {
+  char buf[64], *e = buf + sizeof buf, *b;
+  int P = sp->precision < 0 ? 6 : sp->precision, X = 0, tries, ax, exact;
+  double av = v < 0 ? -v : v;
+  uint64_t n = 0, lo, hi;
+  if (!fast_flags_ok(sp) || P > 9 || !(av < 1e300)) return -1; /* also NaN */
+  lo = (uint64_t)pow10tab[P];
+  hi = lo * 10;
+  if (av > 0) {
+    /* The decimal exponent X: exact from the comparisons when av >= 1 (10^X <= av), else an estimate that the
+       rounded digits correct. A too large X can round up to exactly 10^P ("1.000e+X" instead of "9.999e+(X-1)"),
+       so n == 10^P is taken only when X is known not to be too large: it was exact, or X - 1 gave too many
+       digits (a carry, as in 9.9999999 -> 1.000000e+01). */
+    if (av >= 1) {
+      while (X < 22 && av >= pow10tab[X + 1]) X++;
+    } else {
+      while (X > -22 && av * pow10tab[-X] < 1) X--;
+    }
+    exact = av >= 1;
+    for (tries = 0;; tries++) {
+      if (tries == 4 || !fast_scaledk(av, P - X, &n)) return -1;
+      if (n >= hi) { /* too many digits */
+        X++;
+        exact = 1;
+      } else if (n < lo || (n == lo && !exact)) {
+        X--;
+        exact = 0;
+      } else {
+        break;
+      }
+    }
+  }
+  ax = X < 0 ? -X : X;
+  b = e;
+  do {
+    *--b = (char)('0' + ax % 10);
+    ax /= 10;
+  } while (ax != 0);
+  if (e - b < 2) *--b = '0';
+  *--b = X < 0 ? '-' : '+';
+  *--b = sp->conv;
+  b = fast_fixedbody(b, n, P, signbit(v) != 0);
   return fast_pad(item, sp, b, (int)(e - b));
 }
 
@@ -236,7 +298,7 @@ int strfmt_format(const char *fmt, size_t len, const StrFmtIO *io, char *err, si
     memset(&sp, 0, sizeof sp);
     sp.width = sp.precision = -1;
     q = p;
-    while (q < end && *q != '\0' && strchr(FMT_FLAGS, *q) != NULL) {
+    while (q < end && is_flag(*q)) {
       if (sp.nflags >= 5) {
         set_err(err, errsz, "invalid format (repeated flags)", "", "");
         return STRFMT_ERROR;
@@ -277,6 +339,7 @@ int strfmt_format(const char *fmt, size_t len, const StrFmtIO *io, char *err, si
         case 'd': case 'i': case 'x': case 'X': n = fast_int(item, &sp, v); break;
         case 'f': n = fast_f(item, &sp, v); break;
         case 'g': n = fast_g(item, &sp, v); break;
+        case 'e': case 'E': n = fast_e(item, &sp, v); break;
         default: break;
         }
       }

@@ -4,6 +4,7 @@
  * collector sweeps the string table directly (gc.c).
  */
 #include "gc.h"
+#include "memops.h"
 
 #define MINSTRTABSIZE 128
 /* Seeded hash over every byte (4 bytes per step), so that no family of strings can be made to collide
@@ -77,7 +78,7 @@ TString *str_new(pal_State *L, const char *s, size_t len) {
   h = str_hash(s, len, g->seed);
   if (g->strt_size > 0) {
     for (ts = g->strt[h & (g->strt_size - 1)]; ts != NULL; ts = ts->hnext) {
-      if (ts->hash == h && ts->len == len && memcmp(getstr(ts), s, len) == 0) return ts;
+      if (ts->hash == h && ts->len == len && mem_eq(getstr(ts), s, len)) return ts;
     }
   }
   if (g->strt_nuse >= g->strt_size) { /* grow first so that the new string lands in the right chain */
@@ -93,7 +94,7 @@ TString *str_new(pal_State *L, const char *s, size_t len) {
   ts->reserved = 0;
   ts->hash = h;
   ts->len = (uint32_t)len;
-  if (len > 0) memcpy(ts->data, s, len);
+  mem_copy(ts->data, s, len);
   ts->data[len] = '\0';
   ts->hnext = g->strt[h & (g->strt_size - 1)];
   g->strt[h & (g->strt_size - 1)] = ts;

@@ -226,8 +226,10 @@ static int find_aux(pal_State *L, int find) {
     int anchor = lp > 0 && *p == '^';
     if (anchor) p++;
     lpat_init(&ms, s, ls, p + (lp - (size_t)anchor), fuel_cb, L);
+    if (!anchor) lpat_prepare(&ms, p);
     for (;;) {
       const char *e;
+      if (!anchor) s1 = lpat_nextstart(&ms, s1);
       lpat_reset(&ms);
       e = lpat_match(&ms, s1, p);
       if (ms.status != LPAT_OK) return pattern_fail(L, &ms);
@@ -265,8 +267,10 @@ static int gmatch_step(pal_State *L) {
   if (s == NULL || p == NULL || st == NULL) return 0;
   memcpy(&pos, st, sizeof pos);
   lpat_init(&ms, s, ls, p + lp, fuel_cb, L);
+  lpat_prepare(&ms, p);
   for (src = s + (pos <= ls ? pos : ls + 1); src <= ms.src_end; src++) {
     const char *e;
+    src = lpat_nextstart(&ms, src);
     lpat_reset(&ms);
     e = lpat_match(&ms, src, p);
     if (ms.status != LPAT_OK) return pattern_fail(L, &ms);
@@ -297,12 +301,13 @@ static int str_gmatch(pal_State *L) {
   return 1;
 }
 
-/* append the replacement for match [s, e) to b; returns 0 ok, nonzero on error */
-static int add_replacement(pal_State *L, StrBuf *b, lpat_State *ms, const char *s, const char *e, int tr) {
+/* append the replacement for match [s, e) to b; r[0..lr) is the replacement string when tr is a string or a
+   number, plain when it has no '%'; returns 0 ok, nonzero on error */
+static int add_replacement(pal_State *L, StrBuf *b, lpat_State *ms, const char *s, const char *e, int tr,
+                           const char *r, size_t lr, int plain) {
   if (tr == PAL_TSTRING || tr == PAL_TNUMBER) {
-    size_t lr, i = 0;
-    const char *r = pal_tolstring(L, 3, &lr);
-    if (r == NULL) return 1;
+    size_t i = 0;
+    if (plain) return !sb_add(b, r, lr);
     while (i < lr) {
       const char *pct = memchr(r + i, '%', lr - i);
       size_t run = pct ? (size_t)(pct - (r + i)) : lr - i;
@@ -378,7 +383,9 @@ static int str_gsub(pal_State *L) {
   const char *s = pal_checklstring(L, 1, &ls);
   const char *p = pal_checklstring(L, 2, &lp);
   int tr = pal_type(L, 3);
-  int max_n, n = 0, anchor;
+  const char *r = NULL;
+  size_t lr = 0;
+  int max_n, n = 0, anchor, plain = 0;
   const char *src;
   lpat_State ms;
   StrBuf b;
@@ -387,19 +394,30 @@ static int str_gsub(pal_State *L) {
     return pal_typeerror(L, 3, "string/function/table");
   max_n = pal_optinteger(L, 4, ls < 0x7ffffffe ? (int)ls + 1 : 0x7fffffff);
   PAL_ERRCHECK(L);
+  if (tr == PAL_TSTRING || tr == PAL_TNUMBER) { /* converted in place once: slot 3 keeps r alive */
+    r = pal_tolstring(L, 3, &lr);
+    if (r == NULL) return PAL_ERRSIG;
+    plain = memchr(r, '%', lr) == NULL;
+  }
   anchor = lp > 0 && *p == '^';
   if (anchor) p++;
   sb_init(L, &b);
   lpat_init(&ms, s, ls, p + (lp - (size_t)anchor), fuel_cb, L);
+  if (!anchor) lpat_prepare(&ms, p);
   src = s;
   while (n < max_n) {
     const char *e;
+    if (!anchor) { /* copy the bytes where no match can start in one piece */
+      const char *next = lpat_nextstart(&ms, src);
+      if (next > src && !sb_add(&b, src, (size_t)(next - src))) return PAL_ERRSIG;
+      src = next;
+    }
     lpat_reset(&ms);
     e = lpat_match(&ms, src, p);
     if (ms.status != LPAT_OK) return pattern_fail(L, &ms);
     if (e != NULL) {
       n++;
-      if (add_replacement(L, &b, &ms, src, e, tr)) return PAL_ERRSIG;
+      if (add_replacement(L, &b, &ms, src, e, tr, r, lr, plain)) return PAL_ERRSIG;
     }
     if (e != NULL && e > src)
       src = e;
