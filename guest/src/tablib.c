@@ -341,6 +341,68 @@ static int tab_create(pal_State *L) {
   return 1;
 }
 
+/* The key under the value on top of the stack (as pal_next leaves them), if it is an integer in [lo, hi]. */
+static int intkeyin(pal_State *L, int64_t lo, int64_t hi, int64_t *k) {
+  if (pal_type(L, -2) != PAL_TNUMBER) return 0;
+  double d = pal_tonumber(L, -2);
+  if (!(d >= (double)lo && d <= (double)hi) || d != (double)(int64_t)d) return 0;
+  *k = (int64_t)d;
+  return 1;
+}
+
+/* Entries of the table at idx (visits all of them, charging fuel); -1 if fuel ran out. */
+static int64_t countentries(pal_State *L, int idx) {
+  int64_t n = 0;
+  pal_pushnil(L);
+  while (pal_next(L, idx)) {
+    pal_pop(L, 1);
+    if ((++n & (FUEL_BATCH - 1)) == 0 && charge(L, FUEL_BATCH)) return -1;
+  }
+  return n;
+}
+
+/* table.move of a range much larger than the tables (e.g. -1e8..1e8 over a few keys): visit the keys instead of
+   the range. The source entries in [f, f+n] are copied aside first, then every destination key in [t, t+n] is
+   cleared and the copies are stored: the same result as the element-by-element move (which reads each source
+   before it can be overwritten), without its cost. */
+static int tab_movesparse(pal_State *L, int tt, int64_t f, int64_t n, int64_t t) {
+  int64_t k, visited = 0;
+  pal_createtable(L, 0, 0); /* dest index -> value */
+  int moved = pal_gettop(L);
+  if (pal_errpending(L)) return PAL_ERRSIG;
+  pal_pushnil(L);
+  while (pal_next(L, 1)) {
+    if (intkeyin(L, f, f + n, &k)) {
+      pal_pushvalue(L, -1);
+      pal_rawseti(L, moved, t + (k - f));
+    }
+    pal_pop(L, 1);
+    if ((++visited & (FUEL_BATCH - 1)) == 0 && charge(L, FUEL_BATCH)) return PAL_ERRSIG;
+  }
+  if (pal_errpending(L)) return PAL_ERRSIG;
+  pal_pushnil(L);
+  while (pal_next(L, tt)) { /* assigning nil to an existing key during the traversal is allowed */
+    int clear = intkeyin(L, t, t + n, &k);
+    pal_pop(L, 1);
+    if (clear) {
+      pal_pushnil(L);
+      pal_rawseti(L, tt, k);
+    }
+    if ((++visited & (FUEL_BATCH - 1)) == 0 && charge(L, FUEL_BATCH)) return PAL_ERRSIG;
+  }
+  pal_pushnil(L);
+  while (pal_next(L, moved)) {
+    pal_pushvalue(L, -2);
+    pal_pushvalue(L, -2);
+    pal_rawset(L, tt);
+    pal_pop(L, 1);
+    if ((++visited & (FUEL_BATCH - 1)) == 0 && charge(L, FUEL_BATCH)) return PAL_ERRSIG;
+  }
+  if (pal_errpending(L)) return PAL_ERRSIG;
+  pal_settop(L, moved - 1);
+  return 0;
+}
+
 static int tab_move(pal_State *L) {
   if (!checktab(L, 1, 0)) return PAL_ERRSIG;
   int64_t f = pal_checkinteger(L, 2);
@@ -353,6 +415,15 @@ static int tab_move(pal_State *L) {
     if (!(f > 0 || e < INT_MAX + f)) return pal_argerror(L, 3, "too many elements to move");
     int64_t n = e - f; /* elements - 1 */
     if (!(t <= INT_MAX - n)) return pal_argerror(L, 4, "destination wrap around");
+    if (n >= 4096) { /* a wide range: when the tables hold far fewer keys, move by keys */
+      int64_t a = countentries(L, 1), b = a < 0 ? -1 : countentries(L, tt);
+      if (a < 0 || b < 0) return PAL_ERRSIG;
+      if (4 * (a + b) < n) {
+        if (tab_movesparse(L, tt, f, n, t) != 0) return PAL_ERRSIG;
+        pal_pushvalue(L, tt);
+        return 1;
+      }
+    }
     if (charge(L, n + 1)) return PAL_ERRSIG;
     if (t > e || t <= f || (tt != 1 && !pal_rawequal(L, 1, tt))) {
       for (int64_t k = 0; k <= n; k++) {
