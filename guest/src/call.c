@@ -321,6 +321,27 @@ int vm_call(pal_State *L, TValue *func, int nresults) {
   }
   L->nCcalls++;
   L->nny++;
+  if (ttisfunction(func) && !clvalue(func)->c.isC && !clvalue(func)->l.p->is_vararg &&
+      fo + 1 + clvalue(func)->l.p->maxstacksize + EXTRA_STACK <= L->stacksize && ci_hasroom(L->ci)) {
+    /* fast path (comparators, gsub replacements, metamethods): what vm_precall does for a Luau function with
+       fixed parameters when the stack and the frames have room */
+    Proto *p = clvalue(func)->l.p;
+    CallInfo *ci = ++L->ci;
+    TValue *base = func + 1, *a;
+    for (a = L->top; a < base + p->numparams; a++) setnilvalue(a);
+    ci->func = fo;
+    ci->base = fo + 1;
+    ci->top = fo + 1 + p->maxstacksize;
+    ci->savedpc = p->code;
+    ci->nresults = nresults;
+    ci->flags = CIST_LUA | CIST_FRESH;
+    ci->extra = 0;
+    L->top = base + p->maxstacksize;
+    status = vm_execute(L, oldci + 1);
+    L->nny--;
+    L->nCcalls--;
+    return status;
+  }
   status = vm_precall(L, func, nresults, 0);
   if (status == PCR_LUA) {
     L->ci->flags |= CIST_FRESH;

@@ -1215,6 +1215,16 @@ newframe:
           pc = ci->savedpc;
           break;
         }
+        if (fresh && wanted == 1) { /* end of a nested invocation wanting one result (metamethods, pal_call) */
+          TValue *res = L->stack + ci->func;
+          if (n > 0)
+            setobj(res, ra);
+          else
+            setnilvalue(res);
+          L->ci = ci - 1;
+          L->top = res + 1;
+          return PAL_OK;
+        }
         vm_poscall(L, ci, ra, n);
         if (fresh) return PAL_OK;
         if (L->ci->flags & CIST_MARKER) wanted = vm_finishframes(L, wanted);
