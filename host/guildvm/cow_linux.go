@@ -57,21 +57,6 @@ func newImageFile(mem []byte, size int64) (fd int, written []pageRange, err erro
 	return fd, written, nil
 }
 
-func allZero(b []byte) bool {
-	for len(b) >= 8 {
-		if binary.LittleEndian.Uint64(b) != 0 {
-			return false
-		}
-		b = b[8:]
-	}
-	for _, c := range b {
-		if c != 0 {
-			return false
-		}
-	}
-	return true
-}
-
 func closeImageFile(fd int) error { return unix.Close(fd) }
 
 // cowMemory is a linear memory reserved up front at its ceiling (so its address never moves and wazero's
@@ -122,6 +107,9 @@ var pagemap = func() *os.File {
 	}
 	return f
 }()
+
+// canReset reports whether cowMemory.reset can work here (it needs pagemap).
+var canReset = pagemap != nil
 
 // dirtyPages returns the pages among the first size bytes of m that hold a private copy: those the instance
 // wrote since its memory was mapped.

@@ -20,6 +20,8 @@ func newCowMemoryFromImage(fd int, max uint64) (*cowMemory, error) {
 
 type pageRange struct{ start, n uint32 }
 
+const canReset = false
+
 func (m *cowMemory) dirtyPages(size uint64) ([]pageRange, error) {
 	return nil, errors.New("copy-on-write snapshots need Linux")
 }

@@ -25,11 +25,11 @@ type recycler struct {
 
 func newRecycler(h *Host, max int) *recycler { return &recycler{h: h, max: max} }
 
-// put keeps inst for reuse, or closes it when it cannot be reset (no image view, copy restore, events in
-// flight) or its image is gone.
+// put keeps inst for reuse, or closes it when it cannot be reset (no pagemap, no image view, copy restore,
+// events in flight) or its image is gone.
 func (r *recycler) put(ctx context.Context, inst *instance) {
 	im := inst.image
-	if r == nil || !inst.cow || im == nil || im.view == nil || len(inst.events) > 0 || len(inst.pending) > 0 ||
+	if r == nil || !inst.cow || !canReset || im == nil || im.view == nil || len(inst.events) > 0 || len(inst.pending) > 0 ||
 		!r.h.images.acquire(im) {
 		inst.close(ctx)
 		return
