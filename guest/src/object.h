@@ -287,10 +287,16 @@ struct global_State {
   TString *tmname[TM_N];
   TString *memerrmsg;  /* preallocated "not enough memory" */
   uint32_t seed;
-  /* small-block pool (mem.c): freed blocks of up to MEM_POOLMAX bytes, one LIFO list per 8-byte size class.
-     Pooled bytes are not counted in totalbytes; their total is capped (mem.c). */
+  /* small-block allocator (mem.c): blocks of up to MEM_POOLMAX bytes are carved from 16 KiB chunks; freed
+     chunk blocks wait on one LIFO list per 8-byte size class */
   void *pool[32];
-  size_t poolbytes;
+  char *chunkbump, *chunkend; /* the uncarved rest of the newest chunk */
+  char *chunks;               /* every chunk, linked through its header (mem.c) */
+  uintptr_t *chunkset;        /* chunk addresses by address window (mem.c); NULL until the first chunk */
+  size_t chunksetmask;        /* slots - 1 */
+  size_t nchunks;
+  size_t poolbytes;           /* chunk bytes outside live blocks (pooled or uncarved); not in totalbytes */
+  size_t pooldebt;            /* small-block bytes malloc'd past the pool cap since the last pool_reclaim */
 };
 
 #define G(L) ((L)->g)
