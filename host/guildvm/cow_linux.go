@@ -176,9 +176,9 @@ func mapImageView(fd, size int) ([]byte, error) {
 func unmapImageView(b []byte) { unix.Munmap(b) }
 
 // reset puts the first size bytes of m back to the image (view = its bytes) without new mappings: each page the
-// instance wrote holds a private copy (pagemap), which gets the image's bytes back, or zeros beyond the image;
-// pages it never wrote still map the image. The pages stay mapped and writable, so the next tenant does not pay
-// for faults on them.
+// instance wrote holds a private copy (pagemap), which gets the image's bytes back; beyond the image the private
+// copies are dropped (zeros again); pages it never wrote still map the image. The image's pages stay mapped and
+// writable, so the next tenant does not pay for faults on them.
 func (m *cowMemory) reset(view []byte, size uint64) error {
 	dirty, err := m.dirtyPages(size)
 	if err != nil {
@@ -191,7 +191,11 @@ func (m *cowMemory) reset(view []byte, size uint64) error {
 		case hi <= uint64(len(view)):
 			copy(dst, view[lo:hi])
 		case lo >= uint64(len(view)):
-			clear(dst)
+			// beyond the image: drop the private copies (the file there is a hole: zeros), so memory the
+			// previous guild grew into is given back rather than kept zeroed
+			if err := unix.Madvise(dst, unix.MADV_DONTNEED); err != nil {
+				clear(dst)
+			}
 		default:
 			n := copy(dst, view[lo:])
 			clear(dst[n:])

@@ -10,10 +10,11 @@ import (
 	"github.com/tetratelabs/wazero/api"
 )
 
-const secretTpl = `local evt = ... ; if evt.name == "set" then secret = evt.data ; keep = string.rep(evt.data, 500) return "ok" end ; return tostring(secret)`
+const secretTpl = `local evt = ... ; if evt.name == "set" then secret = evt.data ; keep = string.rep(evt.data, 40000) return "ok" end ; return tostring(secret)`
 
 // TestRecycleIsolation: an evicted guild's instance reused by another guild is reset to the image byte for byte
-// (no trace of the first guild's data anywhere in its memory) and behaves like a fresh one.
+// (no trace of the first guild's data anywhere in its memory, also where it grew the memory past the image) and
+// behaves like a fresh one.
 func TestRecycleIsolation(t *testing.T) {
 	if !cowAvailable {
 		t.Skip("recycling needs copy-on-write images")
@@ -45,6 +46,9 @@ func TestRecycleIsolation(t *testing.T) {
 		t.Fatal("no kept instance of the image")
 	}
 	mem, _ := inst.memory.Read(0, inst.memory.Size())
+	if len(mem) <= im.size {
+		t.Fatalf("memory %d bytes: the guild did not grow it past the image (%d bytes), so the test misses that case", len(mem), im.size)
+	}
 	if !bytes.Equal(mem[:im.size], im.view) {
 		t.Fatal("reset memory differs from the image")
 	}
