@@ -42,54 +42,70 @@ type WasmLayout struct {
 
 var errBadWasm = errors.New("malformed wasm binary")
 
+// wreader reads a wasm binary. Its first error sticks: every later read returns a zero value, so a parser reads
+// a whole construct and checks r.err once (loops over counts stop on it).
 type wreader struct {
 	b   []byte
 	off int
+	err error
 }
 
-func (r *wreader) byte() (byte, error) {
-	if r.off >= len(r.b) {
-		return 0, errBadWasm
+func (r *wreader) fail(err error) {
+	if r.err == nil {
+		r.err = err
+	}
+}
+
+func (r *wreader) byte() byte {
+	if r.err != nil || r.off >= len(r.b) {
+		r.fail(errBadWasm)
+		return 0
 	}
 	c := r.b[r.off]
 	r.off++
-	return c, nil
+	return c
 }
 
-func (r *wreader) uleb() (uint64, error) {
+func (r *wreader) uleb() uint64 {
 	var v uint64
-	for shift := 0; shift < 64; shift += 7 {
-		c, err := r.byte()
-		if err != nil {
-			return 0, err
-		}
+	for shift := 0; shift < 64 && r.err == nil; shift += 7 {
+		c := r.byte()
 		v |= uint64(c&0x7f) << shift
 		if c&0x80 == 0 {
-			return v, nil
+			return v
 		}
 	}
-	return 0, errBadWasm
+	r.fail(errBadWasm)
+	return 0
 }
 
-func (r *wreader) skip(n int) error {
-	if n < 0 || len(r.b)-r.off < n {
-		return errBadWasm
+// bytes returns the next n bytes.
+func (r *wreader) bytes(n uint64) []byte {
+	if r.err != nil || uint64(len(r.b)-r.off) < n {
+		r.fail(errBadWasm)
+		return nil
 	}
-	r.off += n
-	return nil
-}
-
-func (r *wreader) name() (string, error) {
-	n, err := r.uleb()
-	if err != nil {
-		return "", err
-	}
-	if uint64(len(r.b)-r.off) < n {
-		return "", errBadWasm
-	}
-	s := string(r.b[r.off : r.off+int(n)])
+	b := r.b[r.off : r.off+int(n)]
 	r.off += int(n)
-	return s, nil
+	return b
+}
+
+func (r *wreader) name() string { return string(r.bytes(r.uleb())) }
+
+// valTypes reads a vector of value types.
+func (r *wreader) valTypes() []string {
+	n := r.uleb()
+	var out []string
+	for j := uint64(0); j < n && r.err == nil; j++ {
+		out = append(out, valType(r.byte()))
+	}
+	return out
+}
+
+// globalType reads a global's value type and mutability.
+func (r *wreader) globalType() (string, bool) {
+	c, m := r.byte(), r.byte()
+	return valType(c), m == 1
 }
 
 func valType(c byte) string {
@@ -112,51 +128,31 @@ func valType(c byte) string {
 	return fmt.Sprintf("0x%02x", c)
 }
 
-func (r *wreader) limits() error {
-	flags, err := r.byte()
-	if err != nil {
-		return err
-	}
-	if _, err := r.uleb(); err != nil {
-		return err
-	}
+func (r *wreader) limits() {
+	flags := r.byte()
+	r.uleb() // minimum
 	if flags&1 != 0 {
-		if _, err := r.uleb(); err != nil {
-			return err
-		}
+		r.uleb() // maximum
 	}
-	return nil
 }
 
 // constExpr skips a constant expression up to and including its end opcode.
-func (r *wreader) constExpr() error {
-	for {
-		op, err := r.byte()
-		if err != nil {
-			return err
-		}
-		switch op {
+func (r *wreader) constExpr() {
+	for r.err == nil {
+		switch op := r.byte(); op {
 		case 0x0b:
-			return nil
+			return
 		case 0x41, 0x42, 0x23, 0xd2: // i32.const, i64.const, global.get, ref.func
-			if _, err := r.uleb(); err != nil {
-				return err
-			}
+			r.uleb()
 		case 0x43:
-			if err := r.skip(4); err != nil {
-				return err
-			}
+			r.bytes(4)
 		case 0x44:
-			if err := r.skip(8); err != nil {
-				return err
-			}
+			r.bytes(8)
 		case 0xd0:
-			if _, err := r.byte(); err != nil {
-				return err
-			}
+			r.byte()
 		case 0x6a, 0x6b, 0x6c, 0x7c, 0x7d, 0x7e: // extended-const arithmetic
 		default:
-			return fmt.Errorf("%w: unsupported opcode 0x%02x in constant expression", errBadWasm, op)
+			r.fail(fmt.Errorf("%w: unsupported opcode 0x%02x in constant expression", errBadWasm, op))
 		}
 	}
 }
@@ -172,197 +168,103 @@ func ParseLayout(wasm []byte) (*WasmLayout, error) {
 		t   string
 		mut bool
 	}
+	type export struct {
+		name string
+		kind byte
+		idx  uint64
+	}
 	var (
 		types   []ftype
 		funcs   []int // type index per function index
 		globals []gtype
+		exports []export
 		out     WasmLayout
-		exports []struct {
-			name string
-			kind byte
-			idx  int
-		}
 	)
 	r := &wreader{b: wasm, off: 8}
-	for r.off < len(r.b) {
-		id, err := r.byte()
-		if err != nil {
-			return nil, err
-		}
-		size, err := r.uleb()
-		if err != nil {
-			return nil, err
-		}
-		if uint64(len(r.b)-r.off) < size {
+	for r.off < len(r.b) && r.err == nil {
+		id := r.byte()
+		s := &wreader{b: r.bytes(r.uleb())}
+		if r.err != nil {
 			return nil, fmt.Errorf("%w: section %d overruns the file", errBadWasm, id)
 		}
-		s := &wreader{b: r.b[r.off : r.off+int(size)]}
-		r.off += int(size)
+		var n uint64 // the sections read here start with their entry count
+		switch id {
+		case 1, 2, 3, 6, 7:
+			n = s.uleb()
+		}
 		switch id {
 		case 1: // type
-			n, err := s.uleb()
-			if err != nil {
-				return nil, err
-			}
-			for i := uint64(0); i < n; i++ {
-				form, err := s.byte()
-				if err != nil {
-					return nil, err
+			for i := uint64(0); i < n && s.err == nil; i++ {
+				if form := s.byte(); form != 0x60 {
+					s.fail(fmt.Errorf("%w: unsupported type form 0x%02x", errBadWasm, form))
+					break
 				}
-				if form != 0x60 {
-					return nil, fmt.Errorf("%w: unsupported type form 0x%02x", errBadWasm, form)
-				}
-				var ft ftype
-				for _, dst := range []*[]string{&ft.params, &ft.results} {
-					m, err := s.uleb()
-					if err != nil {
-						return nil, err
-					}
-					if m > uint64(len(s.b)) {
-						return nil, errBadWasm
-					}
-					*dst = []string{}
-					for j := uint64(0); j < m; j++ {
-						c, err := s.byte()
-						if err != nil {
-							return nil, err
-						}
-						*dst = append(*dst, valType(c))
-					}
-				}
-				types = append(types, ft)
+				params := s.valTypes()
+				types = append(types, ftype{params, s.valTypes()})
 			}
 		case 2: // import
-			n, err := s.uleb()
-			if err != nil {
-				return nil, err
-			}
-			for i := uint64(0); i < n; i++ {
-				mod, err := s.name()
-				if err != nil {
-					return nil, err
-				}
-				name, err := s.name()
-				if err != nil {
-					return nil, err
-				}
-				kind, err := s.byte()
-				if err != nil {
-					return nil, err
-				}
-				it := WasmItem{Module: mod, Name: name}
-				switch kind {
+			for i := uint64(0); i < n && s.err == nil; i++ {
+				it := WasmItem{Module: s.name(), Name: s.name()}
+				switch kind := s.byte(); kind {
 				case 0:
-					ti, err := s.uleb()
-					if err != nil {
-						return nil, err
+					if ti := s.uleb(); s.err == nil && ti >= uint64(len(types)) {
+						s.fail(fmt.Errorf("%w: import %s.%s has bad type index", errBadWasm, it.Module, it.Name))
+					} else if s.err == nil {
+						it.Kind, it.Params, it.Results = "func", types[ti].params, types[ti].results
+						funcs = append(funcs, int(ti))
 					}
-					if ti >= uint64(len(types)) {
-						return nil, fmt.Errorf("%w: import %s.%s has bad type index", errBadWasm, mod, name)
-					}
-					it.Kind, it.Params, it.Results = "func", types[ti].params, types[ti].results
-					funcs = append(funcs, int(ti))
 				case 1:
 					it.Kind = "table"
-					if _, err := s.byte(); err != nil {
-						return nil, err
-					}
-					if err := s.limits(); err != nil {
-						return nil, err
-					}
+					s.byte()
+					s.limits()
 				case 2:
 					it.Kind = "memory"
-					if err := s.limits(); err != nil {
-						return nil, err
-					}
+					s.limits()
 				case 3:
-					c, err := s.byte()
-					if err != nil {
-						return nil, err
-					}
-					m, err := s.byte()
-					if err != nil {
-						return nil, err
-					}
-					it.Kind, it.Type, it.Mutable = "global", valType(c), m == 1
-					globals = append(globals, gtype{valType(c), m == 1})
+					it.Kind = "global"
+					it.Type, it.Mutable = s.globalType()
+					globals = append(globals, gtype{it.Type, it.Mutable})
 				default:
-					return nil, fmt.Errorf("%w: unknown import kind %d", errBadWasm, kind)
+					s.fail(fmt.Errorf("%w: unknown import kind %d", errBadWasm, kind))
 				}
 				out.Imports = append(out.Imports, it)
 			}
 		case 3: // function
-			n, err := s.uleb()
-			if err != nil {
-				return nil, err
-			}
-			if n > uint64(len(s.b)) {
-				return nil, errBadWasm
-			}
-			for i := uint64(0); i < n; i++ {
-				ti, err := s.uleb()
-				if err != nil {
-					return nil, err
-				}
-				if ti >= uint64(len(types)) {
-					return nil, fmt.Errorf("%w: function has bad type index", errBadWasm)
+			for i := uint64(0); i < n && s.err == nil; i++ {
+				ti := s.uleb()
+				if s.err == nil && ti >= uint64(len(types)) {
+					s.fail(fmt.Errorf("%w: function has bad type index", errBadWasm))
 				}
 				funcs = append(funcs, int(ti))
 			}
 		case 6: // global
-			n, err := s.uleb()
-			if err != nil {
-				return nil, err
-			}
-			for i := uint64(0); i < n; i++ {
-				c, err := s.byte()
-				if err != nil {
-					return nil, err
-				}
-				m, err := s.byte()
-				if err != nil {
-					return nil, err
-				}
-				if err := s.constExpr(); err != nil {
-					return nil, err
-				}
-				out.Globals = append(out.Globals, WasmItem{Name: "", Kind: "global", Type: valType(c), Mutable: m == 1, Index: uint32(len(globals))})
-				globals = append(globals, gtype{valType(c), m == 1})
+			for i := uint64(0); i < n && s.err == nil; i++ {
+				t, mut := s.globalType()
+				s.constExpr()
+				out.Globals = append(out.Globals, WasmItem{Kind: "global", Type: t, Mutable: mut, Index: uint32(len(globals))})
+				globals = append(globals, gtype{t, mut})
 			}
 		case 7: // export
-			n, err := s.uleb()
-			if err != nil {
-				return nil, err
-			}
-			for i := uint64(0); i < n; i++ {
-				name, err := s.name()
-				if err != nil {
-					return nil, err
+			for i := uint64(0); i < n && s.err == nil; i++ {
+				e := export{name: s.name(), kind: s.byte(), idx: s.uleb()}
+				if e.idx > 1<<31 {
+					s.fail(errBadWasm)
 				}
-				kind, err := s.byte()
-				if err != nil {
-					return nil, err
-				}
-				idx, err := s.uleb()
-				if err != nil {
-					return nil, err
-				}
-				if idx > 1<<31 {
-					return nil, errBadWasm
-				}
-				exports = append(exports, struct {
-					name string
-					kind byte
-					idx  int
-				}{name, kind, int(idx)})
+				exports = append(exports, e)
 			}
 		}
+		if s.err != nil {
+			return nil, s.err
+		}
+	}
+	if r.err != nil {
+		return nil, r.err
 	}
 	for _, e := range exports {
 		it := WasmItem{Name: e.name, Index: uint32(e.idx)}
 		switch e.kind {
 		case 0:
-			if e.idx >= len(funcs) {
+			if e.idx >= uint64(len(funcs)) {
 				return nil, fmt.Errorf("%w: export %q has bad function index", errBadWasm, e.name)
 			}
 			ft := types[funcs[e.idx]]
@@ -372,7 +274,7 @@ func ParseLayout(wasm []byte) (*WasmLayout, error) {
 		case 2:
 			it.Kind = "memory"
 		case 3:
-			if e.idx >= len(globals) {
+			if e.idx >= uint64(len(globals)) {
 				return nil, fmt.Errorf("%w: export %q has bad global index", errBadWasm, e.name)
 			}
 			it.Kind, it.Type, it.Mutable = "global", globals[e.idx].t, globals[e.idx].mut
