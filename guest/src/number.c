@@ -148,43 +148,39 @@ static int matchword(const char *s, size_t len, const char *w) {
   return 1;
 }
 
+/* From s[*i]: digits, optionally '.' and more digits (hex digits when hex); returns how many digits. */
+static size_t scanmantissa(const char *s, size_t len, size_t *i, int hex) {
+  size_t nd = 0;
+  while (*i < len && (hex ? isxdigit_c(s[*i]) : isdigit_c(s[*i]))) (*i)++, nd++;
+  if (*i < len && s[*i] == '.') {
+    (*i)++;
+    while (*i < len && (hex ? isxdigit_c(s[*i]) : isdigit_c(s[*i]))) (*i)++, nd++;
+  }
+  return nd;
+}
+
+/* From s[*i]: an optional exponent (marker e/E, or p/P when hex, then a signed decimal integer); 0 when a marker
+   has no digits. */
+static int scanexponent(const char *s, size_t len, size_t *i, int hex) {
+  size_t ne = 0;
+  if (*i >= len || (s[*i] | 0x20) != (hex ? 'p' : 'e')) return 1;
+  (*i)++;
+  if (*i < len && (s[*i] == '+' || s[*i] == '-')) (*i)++;
+  while (*i < len && isdigit_c(s[*i])) (*i)++, ne++;
+  return ne != 0;
+}
+
 /* Is s[0..len) (no surrounding spaces) a number strtod reads entirely? */
 static int validnumber(const char *s, size_t len) {
-  size_t i = 0, nd = 0;
+  size_t i = 0;
+  int hex;
   if (i < len && (s[i] == '+' || s[i] == '-')) i++;
   if (matchword(s + i, len - i, "inf") || matchword(s + i, len - i, "infinity") || matchword(s + i, len - i, "nan"))
     return 1;
-  if (len - i >= 2 && s[i] == '0' && (s[i + 1] == 'x' || s[i + 1] == 'X')) {
-    i += 2;
-    while (i < len && isxdigit_c(s[i])) i++, nd++;
-    if (i < len && s[i] == '.') {
-      i++;
-      while (i < len && isxdigit_c(s[i])) i++, nd++;
-    }
-    if (nd == 0) return 0;
-    if (i < len && (s[i] == 'p' || s[i] == 'P')) {
-      size_t ne = 0;
-      i++;
-      if (i < len && (s[i] == '+' || s[i] == '-')) i++;
-      while (i < len && isdigit_c(s[i])) i++, ne++;
-      if (ne == 0) return 0;
-    }
-    return i == len;
-  }
-  while (i < len && isdigit_c(s[i])) i++, nd++;
-  if (i < len && s[i] == '.') {
-    i++;
-    while (i < len && isdigit_c(s[i])) i++, nd++;
-  }
-  if (nd == 0) return 0;
-  if (i < len && (s[i] == 'e' || s[i] == 'E')) {
-    size_t ne = 0;
-    i++;
-    if (i < len && (s[i] == '+' || s[i] == '-')) i++;
-    while (i < len && isdigit_c(s[i])) i++, ne++;
-    if (ne == 0) return 0;
-  }
-  return i == len;
+  hex = len - i >= 2 && s[i] == '0' && (s[i + 1] == 'x' || s[i + 1] == 'X');
+  if (hex) i += 2;
+  if (scanmantissa(s, len, &i, hex) == 0) return 0;
+  return scanexponent(s, len, &i, hex) && i == len;
 }
 
 /* Exact powers of ten (every one up to 1e22 is a double). */
