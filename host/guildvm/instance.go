@@ -215,33 +215,18 @@ func (h *Host) wrap(mod api.Module, mem linearMemory) (*instance, error) {
 	return inst, nil
 }
 
-func (inst *instance) allocFn() api.Function {
-	if inst.fAlloc == nil {
-		inst.fAlloc = inst.mod.ExportedFunction("pal_buf_alloc")
+// export returns the guest export name, looked up on first use and kept in *slot.
+func (inst *instance) export(slot *api.Function, name string) api.Function {
+	if *slot == nil {
+		*slot = inst.mod.ExportedFunction(name)
 	}
-	return inst.fAlloc
+	return *slot
 }
 
-func (inst *instance) resumeFn() api.Function {
-	if inst.fResume == nil {
-		inst.fResume = inst.mod.ExportedFunction("pal_event_resume")
-	}
-	return inst.fResume
-}
-
-func (inst *instance) freeFn() api.Function {
-	if inst.fFree == nil {
-		inst.fFree = inst.mod.ExportedFunction("pal_buf_free")
-	}
-	return inst.fFree
-}
-
-func (inst *instance) cancelFn() api.Function {
-	if inst.fCancel == nil {
-		inst.fCancel = inst.mod.ExportedFunction("pal_event_cancel")
-	}
-	return inst.fCancel
-}
+func (inst *instance) allocFn() api.Function  { return inst.export(&inst.fAlloc, "pal_buf_alloc") }
+func (inst *instance) resumeFn() api.Function { return inst.export(&inst.fResume, "pal_event_resume") }
+func (inst *instance) freeFn() api.Function   { return inst.export(&inst.fFree, "pal_buf_free") }
+func (inst *instance) cancelFn() api.Function { return inst.export(&inst.fCancel, "pal_event_cancel") }
 
 func (inst *instance) close(ctx context.Context) {
 	inst.mod.Close(ctx) // frees the linear memory through the allocator
