@@ -1167,6 +1167,15 @@ static void loop_continue_point(FuncState *fs, LoopCtx *lc) {
   if (lc->node->hascap) emitABC(fs, OP_CLOSE, lc->closereg, 0, 0);
 }
 
+/* after a loop: its registers and locals are gone, breaks land here, the enclosing loop is current again */
+static void loop_end(FuncState *fs, LoopCtx *lc, int nact, int nloc, int fr) {
+  fs->nactreg = nact;
+  fs->nlocals = nloc;
+  fs->freereg = fr;
+  patch_here(fs, lc->breaklist);
+  fs->loop = lc->prev;
+}
+
 static NOINLINE void while_stat(FuncState *fs, Stat *s) {
   LoopCtx lc;
   int start = fs->ncode;
@@ -1204,11 +1213,7 @@ static NOINLINE void repeat_stat(FuncState *fs, Stat *s) {
     cond_jump(fs, s->cond, 0, &back);
     patch_list(fs, back, start);
   }
-  fs->nactreg = nact;
-  fs->nlocals = nloc;
-  fs->freereg = fr;
-  patch_here(fs, lc.breaklist);
-  fs->loop = lc.prev;
+  loop_end(fs, &lc, nact, nloc, fr);
 }
 
 static NOINLINE void numfor_stat(FuncState *fs, Stat *s) {
@@ -1250,11 +1255,7 @@ static NOINLINE void numfor_stat(FuncState *fs, Stat *s) {
     emit(fs, MK_sJ(OP_JMP, 1));
     emit_jump_to(fs, body);
   }
-  patch_here(fs, lc.breaklist);
-  fs->loop = lc.prev;
-  fs->nactreg = nact;
-  fs->nlocals = nloc;
-  fs->freereg = fr;
+  loop_end(fs, &lc, nact, nloc, fr);
 }
 
 static NOINLINE void genfor_stat(FuncState *fs, Stat *s) {
@@ -1298,11 +1299,7 @@ static NOINLINE void genfor_stat(FuncState *fs, Stat *s) {
     emit(fs, MK_sJ(OP_JMP, 1));
     emit_jump_to(fs, body);
   }
-  patch_here(fs, lc.breaklist);
-  fs->loop = lc.prev;
-  fs->nactreg = nact;
-  fs->nlocals = nloc;
-  fs->freereg = fr;
+  loop_end(fs, &lc, nact, nloc, fr);
 }
 
 static NOINLINE void if_stat(FuncState *fs, Stat *s) {

@@ -724,6 +724,29 @@ static int attr_literal(Expr *e) {
   }
 }
 
+/* one attribute name (native, checked or deprecated), not seen before in this list; returns 1 if ok */
+static int attr_name(Parser *p, int *seen) {
+  FStr *s;
+  int bit;
+  if (T(p) != TK_NAME) {
+    err_expected(p, "identifier", "attribute");
+    return 0;
+  }
+  s = CUR(p).s;
+  bit = s == p->F->n_native ? 1 : s == p->F->n_checked ? 2 : s == p->F->n_deprecated ? 4 : 0;
+  if (!bit) {
+    front_error(p->F, CUR(p).line, "Invalid attribute '@%s'", s->s);
+    return 0;
+  }
+  if (*seen & bit) {
+    front_error(p->F, CUR(p).line, "Cannot duplicate attribute '@%s'", s->s);
+    return 0;
+  }
+  *seen |= bit;
+  next(p);
+  return 1;
+}
+
 /* attributes: '@' name | '@[' list ']'; returns 1 if ok */
 static NOINLINE int attributes(Parser *p) {
   int seen = 0; /* bit 0 native, 1 checked, 2 deprecated */
@@ -734,24 +757,7 @@ static NOINLINE int attributes(Parser *p) {
       int col = CUR(p).col;
       next(p);
       for (;;) {
-        FStr *s;
-        int bit;
-        if (T(p) != TK_NAME) {
-          err_expected(p, "identifier", "attribute");
-          return 0;
-        }
-        s = CUR(p).s;
-        bit = s == p->F->n_native ? 1 : s == p->F->n_checked ? 2 : s == p->F->n_deprecated ? 4 : 0;
-        if (!bit) {
-          front_error(p->F, CUR(p).line, "Invalid attribute '@%s'", s->s);
-          return 0;
-        }
-        if (seen & bit) {
-          front_error(p->F, CUR(p).line, "Cannot duplicate attribute '@%s'", s->s);
-          return 0;
-        }
-        seen |= bit;
-        next(p);
+        if (!attr_name(p, &seen)) return 0;
         /* arguments: (literals) | {table} | "string" */
         if (T(p) == '(') {
           int l2 = CUR(p).line, c2 = CUR(p).col;
@@ -780,24 +786,7 @@ static NOINLINE int attributes(Parser *p) {
       }
       if (!expect_match(p, ']', '[', line, col)) return 0;
     } else {
-      FStr *s;
-      int bit;
-      if (T(p) != TK_NAME) {
-        err_expected(p, "identifier", "attribute");
-        return 0;
-      }
-      s = CUR(p).s;
-      bit = s == p->F->n_native ? 1 : s == p->F->n_checked ? 2 : s == p->F->n_deprecated ? 4 : 0;
-      if (!bit) {
-        front_error(p->F, CUR(p).line, "Invalid attribute '@%s'", s->s);
-        return 0;
-      }
-      if (seen & bit) {
-        front_error(p->F, CUR(p).line, "Cannot duplicate attribute '@%s'", s->s);
-        return 0;
-      }
-      seen |= bit;
-      next(p);
+      if (!attr_name(p, &seen)) return 0;
     }
   }
   return 1;
