@@ -81,18 +81,26 @@ typedef struct TValue {
 
 #define l_isfalse(o) (ttisnil(o) || (ttisboolean(o) && bvalue(o) == 0))
 
+/* Setters write the tag (offset 8) before the value (offset 0), and setobj reads and writes in that order: in
+   wasm every memory access is bounds-checked, and wazero skips the check of an access that ends below one already
+   checked through the same pointer, so the two accesses of a TValue cost one check. */
 #define setnilvalue(o) ((o)->tt = PAL_TNIL)
-#define setnvalue(o, x) ((o)->v.n = (x), (o)->tt = PAL_TNUMBER)
-#define setbvalue(o, x) ((o)->v.b = (x) != 0, (o)->tt = PAL_TBOOLEAN)
-#define setpvalue(o, x) ((o)->v.p = (x), (o)->tt = PAL_TLIGHTUSERDATA)
-#define setgcvalue(o, x, t) ((o)->v.gc = (GCObject *)(x), (o)->tt = (t))
+#define setnvalue(o, x) ((o)->tt = PAL_TNUMBER, (o)->v.n = (x))
+#define setbvalue(o, x) ((o)->tt = PAL_TBOOLEAN, (o)->v.b = (x) != 0)
+#define setpvalue(o, x) ((o)->tt = PAL_TLIGHTUSERDATA, (o)->v.p = (x))
+#define setgcvalue(o, x, t) ((o)->tt = (t), (o)->v.gc = (GCObject *)(x))
 #define setsvalue(o, x) setgcvalue(o, x, PAL_TSTRING)
 #define sethvalue(o, x) setgcvalue(o, x, PAL_TTABLE)
 #define setclvalue(o, x) setgcvalue(o, x, PAL_TFUNCTION)
 #define setuvalue(o, x) setgcvalue(o, x, PAL_TUSERDATA)
 #define setbufvalue(o, x) setgcvalue(o, x, PAL_TBUFFER)
 #define setthvalue(o, x) setgcvalue(o, x, PAL_TTHREAD)
-#define setobj(dst, src) (*(dst) = *(src))
+static inline void setobj(TValue *dst, const TValue *src) {
+  int tt = src->tt;
+  Value v = src->v;
+  dst->tt = tt;
+  dst->v = v;
+}
 
 extern const TValue pal_nilobject;
 
@@ -218,6 +226,8 @@ struct Buffer {
 
 /* ---- threads and call frames ---- */
 /* CallInfo fields are stack OFFSETS (in TValues from L->stack), so growing the stack never invalidates them. */
+/* In wasm every memory access is bounds-checked unless one through the same pointer already reached further, so
+   hot paths touch a frame's fields from the last to the first (one check per frame instead of one per field). */
 struct CallInfo {
   ptrdiff_t func;  /* the called function */
   ptrdiff_t base;  /* first register / first argument */
@@ -262,11 +272,14 @@ typedef enum {
 } TMS;
 
 struct global_State {
-  /* memory accounting (mem.c) */
+  /* memory accounting (mem.c) and fuel (vm.c: decremented by the VM and pal_chargefuel; the host hook is called
+     when it drops to <= 0). The VM's safe-point test reads fuel first, then the two sizes before it: in wasm one
+     bounds check then covers all three (see CallInfo). */
   size_t totalbytes;
+  size_t gcthreshold;  /* collect at a safe point when totalbytes >= gcthreshold */
+  int64_t fuel;
   size_t budget;       /* 0 = unlimited */
   uint32_t memrefusals; /* allocations mem.c refused (budget or malloc failure) since the state was created */
-  size_t gcthreshold;  /* collect at a safe point when totalbytes >= gcthreshold */
   /* string table (string.c) */
   TString **strt;
   uint32_t strt_size;
@@ -276,8 +289,6 @@ struct global_State {
   uint8_t currentwhite;
   GCObject *gray;
   GCObject *weak;      /* weak tables found during marking */
-  /* fuel (vm.c): decremented by the VM and pal_chargefuel; the host hook is called when it drops to <= 0 */
-  int64_t fuel;
   int aborting;        /* host asked to abort: every Luau frame unwinds with PAL_ERRABORT */
   /* roots */
   pal_State *mainthread;

@@ -1112,13 +1112,14 @@ newframe:
               TValue *p = top, *plim = nbase + np->numparams;
               for (; p < plim; p++) setnilvalue(p);
               ci++;
-              ci->func = fo;
-              ci->base = fo + 1;
-              ci->top = fo + 1 + np->maxstacksize;
-              ci->savedpc = np->code;
-              ci->nresults = nresults;
-              ci->flags = CIST_LUA;
+              /* fields from the last to the first: see CallInfo in object.h */
               ci->extra = 0;
+              ci->flags = CIST_LUA;
+              ci->nresults = nresults;
+              ci->savedpc = np->code;
+              ci->top = fo + 1 + np->maxstacksize;
+              ci->base = fo + 1;
+              ci->func = fo;
               L->ci = ci;
               L->top = nbase + np->maxstacksize;
               cl = &f->l;
@@ -1187,8 +1188,8 @@ newframe:
         TValue *ra = RA();
         int b = GET_B(i);
         int n = b != 0 ? b - 1 : (int)(L->top - ra);
+        int fresh = ci->flags & CIST_FRESH; /* flags before nresults: see CallInfo in object.h */
         int wanted = ci->nresults;
-        int fresh = ci->flags & CIST_FRESH;
         if (L->openupval != NULL && L->openupval->v >= base) upval_close(L, base);
         if (!fresh && (ci[-1].flags & CIST_LUA)) {
           /* fast path: return to a Luau caller in this invocation */
@@ -1209,10 +1210,10 @@ newframe:
             L->top = stk + ci->top;
           }
           L->ci = ci;
+          pc = ci->savedpc; /* the frame's fields from the last to the first: see CallInfo in object.h */
           base = stk + ci->base;
           cl = &clvalue(stk + ci->func)->l;
           k = cl->p->k;
-          pc = ci->savedpc;
           break;
         }
         if (fresh && wanted == 1) { /* end of a nested invocation wanting one result (metamethods, pal_call) */
