@@ -176,7 +176,7 @@ static int buf_readstring(pal_State *L) {
   int off = pal_checkinteger(L, 2);
   int count = pal_checkinteger(L, 3);
   if (pal_errpending(L)) return PAL_ERRSIG;
-  if (count < 0) return pal_argerror(L, 3, "count");
+  if (count < 0) return pal_argerror(L, 3, "size");
   if (!buf_inrange(off, (uint64_t)count, len)) return oob(L);
   if (charge_bytes(L, (size_t)count)) return PAL_ERRSIG;
   pal_pushlstring(L, count ? (const char *)p + off : "", (size_t)count);
@@ -191,7 +191,7 @@ static int buf_writestring(pal_State *L) {
   int64_t count = pal_type(L, 4) <= PAL_TNIL ? (int64_t)slen : (int64_t)pal_checkinteger(L, 4);
   if (pal_errpending(L)) return PAL_ERRSIG;
   if (count < 0) return pal_argerror(L, 4, "count");
-  if ((uint64_t)count > (uint64_t)slen) return pal_argerror(L, 4, "string length overflow");
+  if ((uint64_t)count > (uint64_t)slen) return pal_errorf(L, "string length overflow");
   if (!buf_inrange(off, (uint64_t)count, len)) return oob(L);
   if (charge_bytes(L, (size_t)count)) return PAL_ERRSIG;
   if (count) memcpy(p + off, s, (size_t)count);

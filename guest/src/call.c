@@ -415,7 +415,8 @@ int vm_handleerror(pal_State *L, int entry) {
       ci_restorelimit(L);
       return status;
     }
-    if (L->base_ci[found].flags & CIST_XPCALL) {
+    /* as in Luau, an xpcall handler is not run for "not enough memory" (it would need memory itself) */
+    if ((L->base_ci[found].flags & CIST_XPCALL) && status != PAL_ERRMEM) {
       vm_callhandler(L, found);
       if (L->errstatus == PAL_ERRABORT) continue;
     }

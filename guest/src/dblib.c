@@ -38,8 +38,7 @@ static int db_info(pal_State *L) {
   int arg;
   pal_State *co = getthread(L, &arg);
   size_t olen = 0;
-  const char *opts = pal_checklstring(L, arg + 2, &olen);
-  if (pal_errpending(L)) return PAL_ERRSIG;
+  const char *opts;
 
   pal_Debug ar;
   memset(&ar, 0, sizeof ar);
@@ -55,6 +54,10 @@ static int db_info(pal_State *L) {
   } else {
     return pal_argerror(L, arg + 1, "function or level expected");
   }
+
+  /* the level or function is checked first: debug.info() complains about it, not about the options */
+  opts = pal_checklstring(L, arg + 2, &olen);
+  if (pal_errpending(L)) return PAL_ERRSIG;
 
   /* validate the options (each letter at most once) */
   int seen[5] = {0, 0, 0, 0, 0};

@@ -508,6 +508,8 @@ static Expr *table_cons(Parser *p) {
       next(p);
       next(p);
       it->val = expr(p);
+      /* name the function of `{name = function() end}` (debug.info "n", tracebacks) */
+      if (it->val && it->val->k == E_FUNCTION && !it->val->v.fn->name) it->val->v.fn->name = it->key->v.s;
     } else {
       it->val = expr(p);
     }

@@ -571,7 +571,7 @@ static int str_pack(pal_State *L) {
       const char *s = pal_checklstring(L, arg, &len);
       PAL_ERRCHECK(L);
       if (size < 8 && (uint64_t)len >= ((uint64_t)1 << (size * 8)))
-        return pal_argerror(L, arg, "string longer than given size");
+        return pal_argerror(L, arg, "string length does not fit in given size");
       sp_putint(tmp, (uint64_t)len, h.little, size, 0);
       if (!sb_add(&b, tmp, (size_t)size) || !sb_add(&b, s, len)) return PAL_ERRSIG;
       total += len;
@@ -614,7 +614,9 @@ static int str_packsize(pal_State *L) {
     int kind = sp_option(&h, &f, fend, total, &size, &ntoalign, err, sizeof err);
     if (kind < 0) return pack_opt_error(L, kind, err);
     size += ntoalign;
-    if (total > (size_t)SP_MAXSIZE - (size_t)size) return pal_argerror(L, 1, "format result too large");
+    /* the result describes a string, so it is bounded like one (1 GiB) */
+    if ((size_t)size > SB_MAXSIZE || total > SB_MAXSIZE - (size_t)size)
+      return pal_argerror(L, 1, "format result too large");
     total += (size_t)size;
     if (kind == SP_STRING || kind == SP_ZSTR) return pal_argerror(L, 1, "variable-length format");
   }
@@ -631,7 +633,8 @@ static int str_unpack(pal_State *L) {
   int n = 0;
   char err[80];
   PAL_ERRCHECK(L);
-  if (ipos < 0 || (size_t)ipos > ld) return pal_argerror(L, 3, "initial position out of string");
+  if (ipos < 0) ipos = 0; /* position 0, or one before the start after counting from the end: the first byte */
+  if ((size_t)ipos > ld) return pal_argerror(L, 3, "initial position out of string");
   pos = (size_t)ipos;
   if (charge_bytes(L, lf)) return PAL_ERRSIG;
   fend = f + lf;

@@ -11,26 +11,31 @@ void sp_init(SpHeader *h) {
   h->maxalign = 1;
 }
 
-static int read_num(const char **fmt, const char *end, int def) {
+/* A decimal size in a format, or def when there is none. Digits past SP_MAXSIZE stop accumulating, so a result
+   above SP_MAXSIZE means "too large" (the callers report it). */
+static long long read_num(const char **fmt, const char *end, int def) {
   const char *p = *fmt;
   long long v = 0;
   if (p >= end || *p < '0' || *p > '9') return def;
   while (p < end && *p >= '0' && *p <= '9') {
-    if (v < 100000000) v = v * 10 + (*p - '0');
-    else v = SP_MAXSIZE; /* saturate; checked by the callers */
+    if (v <= SP_MAXSIZE) v = v * 10 + (*p - '0');
     p++;
   }
   *fmt = p;
-  return v > SP_MAXSIZE ? SP_MAXSIZE : (int)v;
+  return v;
 }
 
 static int int_size(const char **fmt, const char *end, int def, char *err, size_t errsz) {
-  int n = read_num(fmt, end, def);
-  if (n < 1 || n > SP_MAXINTSIZE) {
-    snprintf(err, errsz, "integral size (%d) out of limits [1,%d]", n, SP_MAXINTSIZE);
+  long long n = read_num(fmt, end, def);
+  if (n > SP_MAXSIZE) {
+    snprintf(err, errsz, "integral size too large");
     return -1;
   }
-  return n;
+  if (n < 1 || n > SP_MAXINTSIZE) {
+    snprintf(err, errsz, "integral size (%d) out of limits [1,%d]", (int)n, SP_MAXINTSIZE);
+    return -1;
+  }
+  return (int)n;
 }
 
 /* option without alignment handling; returns kind or -1/-2 */
@@ -58,13 +63,19 @@ static int raw_option(SpHeader *h, const char **fmt, const char *end, int *size,
   case 's':
     if ((*size = int_size(fmt, end, 4, err, errsz)) < 0) return -1;
     return SP_STRING;
-  case 'c':
-    *size = read_num(fmt, end, -1);
-    if (*size < 0) {
+  case 'c': {
+    long long n = read_num(fmt, end, -1);
+    if (n < 0) {
       snprintf(err, errsz, "missing size for format option 'c'");
       return -1;
     }
+    if (n > SP_MAXSIZE) {
+      snprintf(err, errsz, "size too large for format option 'c'");
+      return -1;
+    }
+    *size = (int)n;
     return SP_CHAR;
+  }
   case 'z': return SP_ZSTR;
   case 'x': *size = 1; return SP_PADDING;
   case 'X': return SP_PADALIGN;

@@ -312,7 +312,9 @@ static int tab_unpack(pal_State *L) {
   if (i > e) return 0;
   int64_t n = e - i + 1;
   /* like the reference, results are limited to what one C frame may push (about 8000 values) */
-  if (n >= TAB_MAXUNPACK - pal_gettop(L) || !pal_checkstack(L, (int)n)) {
+  if (n >= TAB_MAXUNPACK - pal_gettop(L)) return pal_errorf(L, "too many results to unpack");
+  if (!pal_checkstack(L, (int)n)) {
+    if (pal_errpending(L) == PAL_ERRMEM) return PAL_ERRSIG; /* out of memory stays "not enough memory" */
     pal_clearerror(L);
     return pal_errorf(L, "too many results to unpack");
   }
