@@ -763,18 +763,12 @@ int pal_rawgeti(pal_State *L, int idx, int64_t n) {
   return ttype(L->top - 1);
 }
 
-/* raw t[n] with the array part inline (table.sort calls these for every comparison and swap) */
-static inline TValue *rawgeti_inl(Table *t, int64_t n) {
-  if ((uint64_t)n - 1 < (uint64_t)t->sizearray) return &t->array[n - 1];
-  return (TValue *)tab_getint(t, n);
-}
-
 int pal_rawlessi(pal_State *L, int idx, int64_t a, int64_t b) {
   Table *t = totable(L, idx);
   const TValue *va, *vb;
   if (t == NULL) return -1;
-  va = rawgeti_inl(t, a);
-  vb = rawgeti_inl(t, b);
+  va = tab_getint_inl(t, a);
+  vb = tab_getint_inl(t, b);
   if (ttisnumber(va) && ttisnumber(vb)) return nvalue(va) < nvalue(vb);
   if (ttisstring(va) && ttisstring(vb)) {
     const TString *sa = tsvalue(va), *sb = tsvalue(vb);
@@ -790,8 +784,8 @@ void pal_rawswapi(pal_State *L, int idx, int64_t a, int64_t b) {
   Table *t = totable(L, idx);
   TValue va, vb;
   if (t == NULL) return;
-  va = *rawgeti_inl(t, a);
-  vb = *rawgeti_inl(t, b);
+  va = *tab_getint_inl(t, a);
+  vb = *tab_getint_inl(t, b);
   if ((uint64_t)a - 1 < (uint64_t)t->sizearray && (uint64_t)b - 1 < (uint64_t)t->sizearray) {
     t->tmcache = 0; /* as tab_setint */
     t->array[a - 1] = vb;
@@ -800,36 +794,6 @@ void pal_rawswapi(pal_State *L, int idx, int64_t a, int64_t b) {
   }
   tab_setint(L, t, a, &vb);
   tab_setint(L, t, b, &va);
-}
-
-int pal_callrawpair(pal_State *L, int fidx, int tidx, int64_t a, int64_t b, int *res) {
-  USE_SCRATCH;
-  TValue *f, *func;
-  Table *t;
-  int st;
-  if (!room(L, 3)) return L->errstatus;
-  /* resolved after room(), which may move the stack */
-  func = L->top;
-  f = getvalue(L, fidx);
-  t = totable(L, tidx);
-  if (f != NULL)
-    setobj(func, f);
-  else
-    setnilvalue(func);
-  if (t != NULL) {
-    setobj(func + 1, rawgeti_inl(t, a));
-    setobj(func + 2, rawgeti_inl(t, b));
-  } else {
-    setnilvalue(func + 1);
-    setnilvalue(func + 2);
-  }
-  L->top = func + 3;
-  /* called the way the VM calls a metamethod (the one result lands at func, where there is room) */
-  st = vm_call(L, func, 1);
-  if (st != PAL_OK) return st;
-  *res = !l_isfalse(L->top - 1); /* (the call may have moved the stack: func is stale) */
-  L->top--;
-  return PAL_OK;
 }
 
 int pal_rawgetfield(pal_State *L, int idx, const char *k) {

@@ -309,6 +309,32 @@ int vm_postcallC(pal_State *L, int n) {
   return L->errstatus;
 }
 
+/* Whether the value at f is a Luau function with fixed parameters whose frame fits on the stack from slot fo on,
+   with a frame entry free for it: then a nested invocation can start it directly (fresh_push). */
+static inline __attribute__((always_inline)) int fresh_fits(pal_State *L, const TValue *f, ptrdiff_t fo) {
+  return ttisfunction(f) && !clvalue(f)->c.isC && !clvalue(f)->l.p->is_vararg &&
+         fo + 1 + clvalue(f)->l.p->maxstacksize + EXTRA_STACK <= L->stacksize && ci_hasroom(L->ci);
+}
+
+/* Pushes the frame of the function at func (fresh_fits holds) with the arguments up to L->top as the first frame
+   of a nested VM invocation (what vm_precall does, without the general cases); the caller has raised nCcalls and
+   nny, and runs it with vm_execute. */
+static inline __attribute__((always_inline)) void fresh_push(pal_State *L, TValue *func, int nresults) {
+  Proto *p = clvalue(func)->l.p;
+  ptrdiff_t fo = savestack(L, func);
+  CallInfo *ci = ++L->ci;
+  TValue *base = func + 1, *a;
+  for (a = L->top; a < base + p->numparams; a++) setnilvalue(a);
+  ci->func = fo;
+  ci->base = fo + 1;
+  ci->top = fo + 1 + p->maxstacksize;
+  ci->savedpc = p->code;
+  ci->nresults = nresults;
+  ci->flags = CIST_LUA | CIST_FRESH;
+  ci->extra = 0;
+  L->top = base + p->maxstacksize;
+}
+
 int vm_call(pal_State *L, TValue *func, int nresults) {
   int oldci = ci_index(L, L->ci);
   ptrdiff_t fo = savestack(L, func);
@@ -321,38 +347,69 @@ int vm_call(pal_State *L, TValue *func, int nresults) {
   }
   L->nCcalls++;
   L->nny++;
-  if (ttisfunction(func) && !clvalue(func)->c.isC && !clvalue(func)->l.p->is_vararg &&
-      fo + 1 + clvalue(func)->l.p->maxstacksize + EXTRA_STACK <= L->stacksize && ci_hasroom(L->ci)) {
-    /* fast path (comparators, gsub replacements, metamethods): what vm_precall does for a Luau function with
-       fixed parameters when the stack and the frames have room */
-    Proto *p = clvalue(func)->l.p;
-    CallInfo *ci = ++L->ci;
-    TValue *base = func + 1, *a;
-    for (a = L->top; a < base + p->numparams; a++) setnilvalue(a);
-    ci->func = fo;
-    ci->base = fo + 1;
-    ci->top = fo + 1 + p->maxstacksize;
-    ci->savedpc = p->code;
-    ci->nresults = nresults;
-    ci->flags = CIST_LUA | CIST_FRESH;
-    ci->extra = 0;
-    L->top = base + p->maxstacksize;
+  if (fresh_fits(L, func, fo)) {
+    /* fast path (metamethods, gsub replacements, ...) */
+    fresh_push(L, func, nresults);
     status = vm_execute(L, oldci + 1);
-    L->nny--;
-    L->nCcalls--;
-    return status;
-  }
-  status = vm_precall(L, func, nresults, 0);
-  if (status == PCR_LUA) {
-    L->ci->flags |= CIST_FRESH;
-    status = vm_execute(L, ci_index(L, L->ci));
-  } else if (status != PAL_OK) {
-    L->ci = L->base_ci + oldci;
-    L->top = restorestack(L, fo);
+  } else {
+    status = vm_precall(L, func, nresults, 0);
+    if (status == PCR_LUA) {
+      L->ci->flags |= CIST_FRESH;
+      status = vm_execute(L, ci_index(L, L->ci));
+    } else if (status != PAL_OK) {
+      L->ci = L->base_ci + oldci;
+      L->top = restorestack(L, fo);
+    }
   }
   L->nny--;
   L->nCcalls--;
   return status;
+}
+
+/* pal_callrawpair through the general API (any indices and values) */
+static __attribute__((noinline)) int callrawpair_slow(pal_State *L, int fidx, int tidx, int64_t a, int64_t b,
+                                                      int64_t *len) {
+  int res;
+  if (!pal_checkstack(L, 3)) return -1;
+  pal_pushvalue(L, fidx);
+  pal_rawgeti(L, tidx, a);
+  pal_rawgeti(L, tidx, b);
+  if (pal_call(L, 2, 1) != PAL_OK) return -1;
+  res = pal_toboolean(L, -1);
+  L->top--;
+  *len = (int64_t)pal_objlen(L, tidx);
+  return res;
+}
+
+/* table.sort calls this once per comparison with its comparator: the fast path is vm_call's for f(t[a], t[b]),
+   without the pushes and the general index resolution of the API. */
+int pal_callrawpair(pal_State *L, int fidx, int tidx, int64_t a, int64_t b, int64_t *len) {
+  TValue *args = L->stack + L->ci->base, *func = L->top;
+  ptrdiff_t nargs = func - args;
+  if ((uint64_t)fidx - 1 < (uint64_t)nargs && (uint64_t)tidx - 1 < (uint64_t)nargs) {
+    TValue *f = args + fidx - 1, *tv = args + tidx - 1;
+    if (ttistable(tv) && fresh_fits(L, f, savestack(L, func)) && L->nCcalls < PAL_MAXCCALLS &&
+        L->errstatus == PAL_OK) {
+      Table *t = hvalue(tv);
+      int status;
+      /* (EXTRA_STACK covers the two arguments of a function of fewer parameters) */
+      setobj(func, f);
+      setobj(func + 1, tab_getint_inl(t, a));
+      setobj(func + 2, tab_getint_inl(t, b));
+      L->top = func + 3;
+      L->nCcalls++;
+      L->nny++;
+      fresh_push(L, func, 1);
+      status = vm_execute(L, ci_index(L, L->ci));
+      L->nny--;
+      L->nCcalls--;
+      if (status != PAL_OK) return -1;
+      L->top--; /* the result, where func was (the call may have moved the stack) */
+      *len = tab_len(t); /* (t stays anchored at tidx) */
+      return !l_isfalse(L->top);
+    }
+  }
+  return callrawpair_slow(L, fidx, tidx, a, b, len);
 }
 
 /* ================= errors ================= */

@@ -354,6 +354,11 @@ static inline int64_t tab_len(Table *t) {
   if (h > 0 && h < n && ttisnil(&t->array[n - 1]) && ttisnil(&t->array[h]) && !ttisnil(&t->array[h - 1])) return h;
   return tab_lenslow(t);
 }
+/* raw t[n] with the array part inline (table.sort reads the elements this way at every comparison and swap) */
+static inline const TValue *tab_getint_inl(Table *t, int64_t n) {
+  if ((uint64_t)n - 1 < (uint64_t)t->sizearray) return &t->array[n - 1];
+  return tab_getint(t, n);
+}
 int tab_resize(pal_State *L, Table *t, int narray, int nhash);
 void tab_clear(Table *t);
 void tab_free(pal_State *L, Table *t);

@@ -152,9 +152,10 @@ void pal_rawsetfield(pal_State *L, int idx, const char *k); /* value popped */
    returns 1 or 0; returns -1 (nothing done) for any other pair, or when idx is not a table */
 int pal_rawlessi(pal_State *L, int idx, int64_t a, int64_t b);
 void pal_rawswapi(pal_State *L, int idx, int64_t a, int64_t b); /* raw t[a], t[b] = t[b], t[a] */
-/* call the value at fidx with the raw t[a], t[b] (t = the table at tidx) and one result; on PAL_OK *res = its
-   truthiness and the stack is as before; otherwise returns the error status (pending, as for pal_call) */
-int pal_callrawpair(pal_State *L, int fidx, int tidx, int64_t a, int64_t b, int *res);
+/* table.sort's comparison: calls the value at fidx with the raw t[a], t[b] (t = the table at tidx) for one result.
+   Returns 1 if that result is truthy, 0 if not (the stack is as before), or -1 with the call's error pending (as
+   for pal_call); on success *len = the raw #t after the call (a comparator that resized t shows there). */
+int pal_callrawpair(pal_State *L, int fidx, int tidx, int64_t a, int64_t b, int64_t *len);
 int pal_next(pal_State *L, int idx); /* key popped; pushes key,value and returns 1, or 0 at the end;
                                          invalid key => pending "invalid key to 'next'" and returns 0 */
 int pal_getmetatable(pal_State *L, int idx); /* raw metatable (ignores __metatable); pushes it and returns 1, or 0 */

@@ -2,8 +2,8 @@
  * tablib.c - the `table` library (reference §4.5, §3.7, pitfalls §6.2/§6.4).
  *
  * Everything is raw (pal_rawgeti/pal_rawseti, length via pal_objlen) except table.find's equality (uses __eq) and
- * the sort comparisons (pal_lessthan honours __lt; a comparator runs through pal_call). Mutating functions raise
- * "attempt to modify a readonly table" on frozen tables.
+ * the sort comparisons (pal_lessthan honours __lt; a comparator runs through pal_callrawpair). Mutating functions
+ * raise "attempt to modify a readonly table" on frozen tables.
  *
  * The sort algorithm is written against an abstract less/swap interface so guest/tests/libs_test.c can test it
  * on plain C arrays (it defines PAL_LIBS_PURE and includes this file); the pal.h glue follows.
@@ -36,7 +36,11 @@ typedef struct SortOps {
     if ((r) < 0) return SORT_ERR;      \
   } while (0)
 
-static int sort_siftdown(const SortOps *o, int64_t lo, int64_t root, int64_t end) {
+/* The algorithm is inlined (with its less and swap) into each caller that passes constant ops: the sorts of plain
+   numbers and strings, and the comparator sort, run without an indirect call per comparison. */
+#define SORT_INLINE static inline __attribute__((always_inline))
+
+SORT_INLINE int sort_siftdown(const SortOps *o, int64_t lo, int64_t root, int64_t end) {
   int r;
   for (;;) {
     int64_t child = lo + 2 * (root - lo) + 1;
@@ -68,7 +72,7 @@ static int sort_heap(const SortOps *o, int64_t lo, int64_t hi) {
 }
 
 /* order a[x] <= a[y] <= a[z] with at most three comparisons */
-static int sort_three(const SortOps *o, int64_t x, int64_t y, int64_t z) {
+SORT_INLINE int sort_three(const SortOps *o, int64_t x, int64_t y, int64_t z) {
   int r;
   SORT_LESS(o, y, x, r);
   if (r) o->swap(o->ud, x, y);
@@ -83,68 +87,98 @@ static int sort_three(const SortOps *o, int64_t x, int64_t y, int64_t z) {
 
 #define SORT_NINTHER 128 /* ranges of more than this many elements get a median-of-nine pivot */
 
+/* Quicksort of lo..hi, falling back to heapsort below `depth` levels of partitioning. After a partition the
+   smaller side is sorted first and the larger one is kept on an explicit stack (in the order a recursion into the
+   smaller side would take them): the smaller side is at most half the range, so 64 entries always suffice. */
+SORT_INLINE int sort_quick_inl(const SortOps *o, int64_t lo, int64_t hi, int depth) {
+  struct {
+    int64_t lo, hi;
+    int depth;
+  } later[64];
+  int nlater = 0, r, st;
+  for (;;) {
+    st = SORT_OK;
+    while (hi - lo + 1 > 3) {
+      if (depth-- <= 0) {
+        st = sort_heap(o, lo, hi);
+        break;
+      }
+      int64_t mid = lo + (hi - lo) / 2;
+      if (hi - lo >= SORT_NINTHER) {
+        /* large range: a better pivot (median of the medians of three triples, left at mid) saves more
+           comparisons in partitioning than the 9 it costs */
+        int64_t d = (hi - lo) / 8;
+        if ((st = sort_three(o, lo + 1, lo + 1 + d, lo + 1 + 2 * d)) != SORT_OK ||
+            (st = sort_three(o, mid - d, mid, mid + d)) != SORT_OK ||
+            (st = sort_three(o, hi - 1 - 2 * d, hi - 1 - d, hi - 1)) != SORT_OK ||
+            (st = sort_three(o, lo + 1 + d, mid, hi - 1 - d)) != SORT_OK)
+          return st;
+      }
+      st = sort_three(o, lo, mid, hi);
+      if (st != SORT_OK) return st;
+      /* a[lo] <= pivot <= a[hi]; park the pivot at hi-1, where it stays during partitioning */
+      int64_t p = hi - 1;
+      o->swap(o->ud, mid, p);
+      int64_t i = lo, j = p;
+      for (;;) {
+        /* a valid order stops at p at the latest (pivot < pivot is false) */
+        for (;;) {
+          SORT_LESS(o, ++i, p, r);
+          if (!r) break;
+          if (i >= p) return SORT_INVALID;
+        }
+        /* a valid order stops at lo at the latest (a[lo] <= pivot) */
+        for (;;) {
+          SORT_LESS(o, p, --j, r);
+          if (!r) break;
+          if (j <= lo) return SORT_INVALID;
+        }
+        if (j <= i) break;
+        o->swap(o->ud, i, j);
+      }
+      if (i != p) o->swap(o->ud, i, p);
+      later[nlater].depth = depth;
+      if (i - lo < hi - i) {
+        later[nlater].lo = i + 1;
+        later[nlater].hi = hi;
+        hi = i - 1;
+      } else {
+        later[nlater].lo = lo;
+        later[nlater].hi = i - 1;
+        lo = i + 1;
+      }
+      nlater++;
+    }
+    if (st != SORT_OK) return st;
+    if (hi - lo + 1 == 3) {
+      st = sort_three(o, lo, lo + 1, hi);
+      if (st != SORT_OK) return st;
+    } else if (hi - lo + 1 == 2) {
+      SORT_LESS(o, hi, lo, r);
+      if (r) o->swap(o->ud, lo, hi);
+    }
+    if (nlater == 0) return SORT_OK;
+    nlater--;
+    lo = later[nlater].lo;
+    hi = later[nlater].hi;
+    depth = later[nlater].depth;
+  }
+}
+
 static int sort_quick(const SortOps *o, int64_t lo, int64_t hi, int depth) {
-  int r;
-  while (hi - lo + 1 > 3) {
-    if (depth-- <= 0) return sort_heap(o, lo, hi);
-    int64_t mid = lo + (hi - lo) / 2;
-    int st;
-    if (hi - lo >= SORT_NINTHER) {
-      /* large range: a better pivot (median of the medians of three triples, left at mid) saves more
-         comparisons in partitioning than the 9 it costs */
-      int64_t d = (hi - lo) / 8;
-      if ((st = sort_three(o, lo + 1, lo + 1 + d, lo + 1 + 2 * d)) != SORT_OK ||
-          (st = sort_three(o, mid - d, mid, mid + d)) != SORT_OK ||
-          (st = sort_three(o, hi - 1 - 2 * d, hi - 1 - d, hi - 1)) != SORT_OK ||
-          (st = sort_three(o, lo + 1 + d, mid, hi - 1 - d)) != SORT_OK)
-        return st;
-    }
-    st = sort_three(o, lo, mid, hi);
-    if (st != SORT_OK) return st;
-    /* a[lo] <= pivot <= a[hi]; park the pivot at hi-1, where it stays during partitioning */
-    int64_t p = hi - 1;
-    o->swap(o->ud, mid, p);
-    int64_t i = lo, j = p;
-    for (;;) {
-      /* a valid order stops at p at the latest (pivot < pivot is false) */
-      for (;;) {
-        SORT_LESS(o, ++i, p, r);
-        if (!r) break;
-        if (i >= p) return SORT_INVALID;
-      }
-      /* a valid order stops at lo at the latest (a[lo] <= pivot) */
-      for (;;) {
-        SORT_LESS(o, p, --j, r);
-        if (!r) break;
-        if (j <= lo) return SORT_INVALID;
-      }
-      if (j <= i) break;
-      o->swap(o->ud, i, j);
-    }
-    if (i != p) o->swap(o->ud, i, p);
-    /* recurse into the smaller side, iterate on the larger one: O(log n) C stack */
-    if (i - lo < hi - i) {
-      st = sort_quick(o, lo, i - 1, depth);
-      lo = i + 1;
-    } else {
-      st = sort_quick(o, i + 1, hi, depth);
-      hi = i - 1;
-    }
-    if (st != SORT_OK) return st;
-  }
-  if (hi - lo + 1 == 3) return sort_three(o, lo, lo + 1, hi);
-  if (hi - lo + 1 == 2) {
-    SORT_LESS(o, hi, lo, r);
-    if (r) o->swap(o->ud, lo, hi);
-  }
-  return SORT_OK;
+  return sort_quick_inl(o, lo, hi, depth);
+}
+
+/* the depth limit for n elements: twice the number of halvings */
+static int sort_depth(int64_t n) {
+  int depth = 0;
+  for (; n > 1; n >>= 1) depth += 2;
+  return depth;
 }
 
 /* sort elements lo..hi (inclusive) */
 static int sort_range(const SortOps *o, int64_t lo, int64_t hi) {
-  int depth = 0;
-  for (int64_t n = hi - lo + 1; n > 1; n >>= 1) depth += 2;
-  return sort_quick(o, lo, hi, depth);
+  return sort_quick(o, lo, hi, sort_depth(hi - lo + 1));
 }
 
 #ifndef PAL_LIBS_PURE
@@ -597,43 +631,52 @@ static int tab_getn(pal_State *L) {
 /* ---- sort glue: table at 1, comparator (or nil) at 2 ---- */
 typedef struct TabSort {
   pal_State *L;
-  int hascomp;
   int swapfailed; /* a swap left an error pending (memory, when it creates a key): the next comparison fails */
   int64_t n;
   int64_t pending_fuel;
 } TabSort;
 
-static int tsort_less(void *ud, int64_t a, int64_t b) {
-  TabSort *s = (TabSort *)ud;
-  pal_State *L = s->L;
-  int res = 0, mayrun;
+/* Lua code ran (the comparator, __lt): it must not have resized the table */
+static int tsort_checklen(TabSort *s, int64_t len) {
+  if (len == s->n) return 0;
+  pal_errorf(s->L, "table modified during sorting");
+  return -1;
+}
+
+/* the fuel and error checks of every comparison: nonzero = fail */
+static int tsort_enter(TabSort *s) {
   if (s->swapfailed) return -1;
   if (++s->pending_fuel >= FUEL_BATCH) {
     s->pending_fuel = 0;
-    if (charge(L, FUEL_BATCH)) return -1;
+    if (charge(s->L, FUEL_BATCH)) return -1;
   }
-  if (s->hascomp) {
-    if (pal_callrawpair(L, 2, 1, a, b, &res) != PAL_OK) return -1;
-    mayrun = 1;
-  } else if ((res = pal_rawlessi(L, 1, a, b)) >= 0) { /* numbers or strings: same result as '<' */
-    return res;
-  } else {
-    int ta = pal_rawgeti(L, 1, a);
-    int tb = pal_rawgeti(L, 1, b);
-    if (ta == PAL_TNUMBER && tb == PAL_TNUMBER) { /* fast path, same result as '<' */
-      res = pal_tonumber(L, -2) < pal_tonumber(L, -1);
-      mayrun = 0;
-    } else {
-      if (pal_lessthan(L, -2, -1, &res) != PAL_OK) return -1;
-      mayrun = !(ta == PAL_TSTRING && tb == PAL_TSTRING);
-    }
-    pal_pop(L, 2);
-  }
-  if (mayrun && tlen(L, 1) != s->n) {
-    pal_errorf(L, "table modified during sorting");
-    return -1;
-  }
+  return 0;
+}
+
+/* the default order */
+static int tsort_less(void *ud, int64_t a, int64_t b) {
+  TabSort *s = (TabSort *)ud;
+  pal_State *L = s->L;
+  int res;
+  if (tsort_enter(s)) return -1;
+  if ((res = pal_rawlessi(L, 1, a, b)) >= 0) return res; /* numbers or strings: same result as '<' */
+  /* any other pair: '<' errors or runs __lt */
+  pal_rawgeti(L, 1, a);
+  pal_rawgeti(L, 1, b);
+  if (pal_lessthan(L, -2, -1, &res) != PAL_OK) return -1;
+  pal_pop(L, 2);
+  if (tsort_checklen(s, tlen(L, 1))) return -1;
   return res ? 1 : 0;
+}
+
+/* the comparator at 2 */
+static int tsort_lesscomp(void *ud, int64_t a, int64_t b) {
+  TabSort *s = (TabSort *)ud;
+  int64_t len;
+  int res;
+  if (tsort_enter(s)) return -1;
+  if ((res = pal_callrawpair(s->L, 2, 1, a, b, &len)) < 0 || tsort_checklen(s, len)) return -1;
+  return res;
 }
 
 static void tsort_swap(void *ud, int64_t a, int64_t b) {
@@ -650,9 +693,16 @@ static void tsort_swap(void *ud, int64_t a, int64_t b) {
    cost differs. */
 typedef struct SortStr {
   const char *s;
-  uint32_t len;  /* strings are at most 1 GiB */
-  int32_t from;  /* 1-based index of the element in the table before sorting */
+  uint64_t key; /* the first 8 bytes, zero-padded, big-endian: different keys order as their strings do */
+  uint32_t len; /* strings are at most 1 GiB */
+  int32_t from; /* 1-based index of the element in the table before sorting */
 } SortStr;
+
+static uint64_t sortstr_key(const char *s, size_t len) {
+  uint64_t key = 0;
+  for (size_t i = 0; i < 8; i++) key = key << 8 | (i < len ? (uint8_t)s[i] : 0);
+  return key;
+}
 
 typedef struct FlatSort {
   pal_State *L;
@@ -687,7 +737,11 @@ static int flat_lessstr(void *ud, int64_t a, int64_t b) {
   FlatSort *s = (FlatSort *)ud;
   if (flat_fuel(s)) return -1;
   const SortStr *x = &s->str[a], *y = &s->str[b];
-  int r = memcmp(x->s, y->s, x->len < y->len ? x->len : y->len);
+  /* zero bytes pad a key: a proper prefix sorts first, or the keys are equal */
+  if (x->key != y->key) return x->key < y->key;
+  /* equal keys: the first min(len, 8) bytes are equal */
+  uint32_t m = x->len < y->len ? x->len : y->len;
+  int r = m > 8 ? memcmp(x->s + 8, y->s + 8, m - 8) : 0;
   return r != 0 ? r < 0 : x->len < y->len;
 }
 
@@ -713,7 +767,8 @@ static int sort_flat(pal_State *L, int64_t n) {
     return 0;
   }
   FlatSort fs = {L, 0, NULL, NULL};
-  SortOps ops;
+  int st;
+  /* 0-based: the algorithm only depends on positions relative to the range */
   if (type == PAL_TNUMBER) {
     fs.num = (double *)(void *)scratch;
     for (int64_t i = 0; i < n; i++) {
@@ -721,7 +776,8 @@ static int sort_flat(pal_State *L, int64_t n) {
       fs.num[i] = pal_tonumber(L, -1);
       pal_pop(L, 1);
     }
-    ops = (SortOps){flat_lessnum, flat_swapnum, &fs};
+    const SortOps ops = {flat_lessnum, flat_swapnum, &fs};
+    st = sort_quick_inl(&ops, 0, n - 1, sort_depth(n));
   } else {
     fs.str = (SortStr *)(void *)scratch;
     for (int64_t i = 0; i < n; i++) {
@@ -730,13 +786,13 @@ static int sort_flat(pal_State *L, int64_t n) {
       /* the strings stay alive in t, which nothing changes until they are stored back */
       fs.str[i].s = pal_tolstring(L, -1, &len);
       fs.str[i].len = (uint32_t)len;
+      fs.str[i].key = sortstr_key(fs.str[i].s, len);
       fs.str[i].from = (int32_t)(i + 1);
       pal_pop(L, 1);
     }
-    ops = (SortOps){flat_lessstr, flat_swapstr, &fs};
+    const SortOps ops = {flat_lessstr, flat_swapstr, &fs};
+    st = sort_quick_inl(&ops, 0, n - 1, sort_depth(n));
   }
-  /* 0-based: the algorithm only depends on positions relative to the range */
-  int st = sort_range(&ops, 0, n - 1);
   if (st == SORT_INVALID) return pal_errorf(L, "invalid order function for sorting"), 1;
   if (st != SORT_OK) return 1; /* out of fuel: error pending */
   if (fs.num != NULL) {
@@ -778,9 +834,15 @@ static int tab_sort(pal_State *L) {
   if (n < 2) return 0;
   if (charge(L, n)) return PAL_ERRSIG;
   if (!hascomp && sort_flat(L, n)) return pal_errpending(L) ? PAL_ERRSIG : 0;
-  TabSort ts = {L, hascomp, 0, n, 0};
-  SortOps ops = {tsort_less, tsort_swap, &ts};
-  int st = sort_range(&ops, 1, n);
+  TabSort ts = {L, 0, n, 0};
+  int st;
+  if (hascomp) { /* with the comparator call inlined into the algorithm */
+    const SortOps ops = {tsort_lesscomp, tsort_swap, &ts};
+    st = sort_quick_inl(&ops, 1, n, sort_depth(n));
+  } else {
+    const SortOps ops = {tsort_less, tsort_swap, &ts};
+    st = sort_range(&ops, 1, n);
+  }
   if (st == SORT_INVALID) return pal_errorf(L, "invalid order function for sorting");
   if (st != SORT_OK || pal_errpending(L)) return PAL_ERRSIG;
   return 0;
