@@ -4,6 +4,7 @@
  */
 #include <limits.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "vm.h"
 
@@ -86,24 +87,28 @@ int vm_callererror(pal_State *L, const char *msg) {
   return vm_seterrorstr(L, PAL_ERRRUN, full);
 }
 
-void vm_defaulttostring(pal_State *L, const TValue *o, char *buf, size_t size) {
+/* the text of a value without __tostring; size >= PAL_NUMBUF. Returns its length (truncated to size - 1). */
+size_t vm_defaulttostring(pal_State *L, const TValue *o, char *buf, size_t size) {
+  int n;
   switch (ttype(o)) {
-    case PAL_TNIL: snprintf(buf, size, "nil"); break;
-    case PAL_TBOOLEAN: snprintf(buf, size, "%s", bvalue(o) ? "true" : "false"); break;
-    case PAL_TNUMBER: {
-      char nb[PAL_NUMBUF];
-      pal_num2str(nb, nvalue(o));
-      snprintf(buf, size, "%s", nb);
-      break;
-    }
-    case PAL_TSTRING: snprintf(buf, size, "%s", getstr(tsvalue(o))); break;
+    case PAL_TNIL: memcpy(buf, "nil", 4); return 3;
+    case PAL_TBOOLEAN:
+      if (bvalue(o)) {
+        memcpy(buf, "true", 5);
+        return 4;
+      }
+      memcpy(buf, "false", 6);
+      return 5;
+    case PAL_TNUMBER: return (size_t)pal_num2str(buf, nvalue(o));
+    case PAL_TSTRING: n = snprintf(buf, size, "%s", getstr(tsvalue(o))); break;
     case PAL_TLIGHTUSERDATA:
-      snprintf(buf, size, "%s: 0x%016llx", vm_typeof(L, o), (unsigned long long)(uintptr_t)pvalue(o));
+      n = snprintf(buf, size, "%s: 0x%016llx", vm_typeof(L, o), (unsigned long long)(uintptr_t)pvalue(o));
       break;
     default:
-      snprintf(buf, size, "%s: 0x%016llx", vm_typeof(L, o), (unsigned long long)(uintptr_t)gcvalue(o));
+      n = snprintf(buf, size, "%s: 0x%016llx", vm_typeof(L, o), (unsigned long long)(uintptr_t)gcvalue(o));
       break;
   }
+  return n < 0 ? 0 : (size_t)n < size ? (size_t)n : size - 1;
 }
 
 /* ================= errors raised by C functions ================= */

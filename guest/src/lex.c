@@ -531,12 +531,9 @@ static void read_number(Front *F, Token *t) {
     t->n = overflow ? 18446744073709551616.0 : (double)v;
     return;
   } else {
-    char *endp;
-    double d = strtod(b, &endp);
-    if (n == 0 || endp != b + n) goto malformed;
-    /* strtod also accepts forms we do not (hex, inf, nan): the token starts with a digit or '.', and hex was
-       handled above, so only plain decimals reach here; reject embedded "0x" like "1x" via endp check */
-    t->n = d;
+    /* pal_str2num takes what strtod would read entirely, and also hex, inf and nan; the token starts with a digit
+       or '.' and hex was handled above, so only plain decimals are accepted here */
+    if (n == 0 || !pal_str2num(b, n, &t->n)) goto malformed;
     return;
   }
 malformed:

@@ -1,5 +1,5 @@
 /*
- * memops.h - small byte-string helpers for the string code (string.c, lpattern.c, strbuf.c).
+ * memops.h - small byte-string helpers for the string code (string.c, lpattern.c, strbuf.c, vm.c's concat).
  *
  * The wasm build links wasi-libc, whose memcmp compares one byte at a time; these compare eight bytes per step
  * (unaligned loads through memcpy, which compiles to single i64/u64 loads), which is what equality tests on

@@ -7,6 +7,8 @@
  */
 #include "strfmt.h"
 
+#include "digits.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -111,22 +113,13 @@ static int fast_pad(char *item, const Spec *sp, const char *body, int n) {
   return n + pad;
 }
 
-/* decimal digits of u at the END of buf (which ends at e); returns the start */
-static char *fast_utoa(char *e, uint64_t u) {
-  do {
-    *--e = (char)('0' + (int)(u % 10));
-    u /= 10;
-  } while (u != 0);
-  return e;
-}
-
 static int fast_int(char *item, const Spec *sp, double v) {
   char buf[32], *e = buf + sizeof buf, *b;
   if (!fast_flags_ok(sp) || sp->precision >= 0) return -1;
   if (sp->conv == 'd' || sp->conv == 'i') {
     int64_t x = strfmt_toint64(v);
     uint64_t u = x < 0 ? (uint64_t)0 - (uint64_t)x : (uint64_t)x;
-    b = fast_utoa(e, u);
+    b = digits_utoa(e, u);
     if (x < 0) *--b = '-';
   } else { /* 'x' / 'X' */
     const char *digits = sp->conv == 'x' ? "0123456789abcdef" : "0123456789ABCDEF";
@@ -170,14 +163,15 @@ static int fast_scaledk(double av, int k, uint64_t *out) {
 
 /* digits of n with prec decimals ("12.50"), optional sign, at the end of buf ending at e */
 static char *fast_fixedbody(char *e, uint64_t n, int prec, int neg) {
-  char *b = e;
-  int i;
-  for (i = 0; i < prec; i++) {
-    *--b = (char)('0' + (int)(n % 10));
-    n /= 10;
+  char *b;
+  if (prec == 0)
+    b = digits_utoa(e, n);
+  else { /* the digits end one byte early (at least one before the point); the last prec move up past the point */
+    b = digits_utoa(e - 1, n);
+    while (e - 1 - b < prec + 1) *--b = '0';
+    for (int i = 1; i <= prec; i++) e[-i] = e[-i - 1];
+    e[-1 - prec] = '.';
   }
-  if (prec > 0) *--b = '.';
-  b = fast_utoa(b, n);
   if (neg) *--b = '-';
   return b;
 }

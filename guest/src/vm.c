@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "host.h"
+#include "memops.h"
 #include "vm.h"
 
 static const char *const vm_typenames[PAL_NUMTYPES] = {
@@ -379,11 +380,21 @@ int vm_concat(pal_State *L, int total, int last) {
       size_t tl = 0;
       char *buf, *p;
       TString *ts;
-      char nb[PAL_NUMBUF];
-      int j;
+      /* the first NUMCACHE numbers met (from the top) are formatted once, into nb; later ones twice */
+      enum { NUMCACHE = 4 };
+      char nb[NUMCACHE][PAL_NUMBUF];
+      int nlen[NUMCACHE], nnum = 0, j;
       for (n = 0; n < total && tostringable(top - n - 1); n++) {
         const TValue *o = top - n - 1;
-        size_t l = ttisstring(o) ? tsvalue(o)->len : (size_t)pal_num2str(nb, nvalue(o));
+        size_t l;
+        if (ttisstring(o))
+          l = tsvalue(o)->len;
+        else {
+          char tmp[PAL_NUMBUF];
+          l = (size_t)pal_num2str(nnum < NUMCACHE ? nb[nnum] : tmp, nvalue(o));
+          if (nnum < NUMCACHE) nlen[nnum] = (int)l;
+          nnum++;
+        }
         if (l > ((size_t)1 << 30) - tl) {
           vm_runerror(L, "string length overflow");
           return L->errstatus;
@@ -403,9 +414,13 @@ int vm_concat(pal_State *L, int total, int last) {
         if (ttisstring(o)) {
           memcpy(p, getstr(tsvalue(o)), tsvalue(o)->len);
           p += tsvalue(o)->len;
-        } else {
-          int l = pal_num2str(nb, nvalue(o));
-          memcpy(p, nb, (size_t)l);
+        } else if (--nnum < NUMCACHE) { /* the numbers come back in the reverse order */
+          mem_copy(p, nb[nnum], (size_t)nlen[nnum]);
+          p += nlen[nnum];
+        } else { /* not into p: pal_num2str also writes a terminator */
+          char tmp[PAL_NUMBUF];
+          int l = pal_num2str(tmp, nvalue(o));
+          memcpy(p, tmp, (size_t)l);
           p += l;
         }
       }
@@ -449,9 +464,8 @@ int vm_tostring(pal_State *L, const TValue *o, TValue *res) {
     return PAL_OK;
   } else {
     char buf[128];
-    TString *ts;
-    vm_defaulttostring(L, o, buf, sizeof buf);
-    ts = str_new(L, buf, strlen(buf));
+    size_t len = vm_defaulttostring(L, o, buf, sizeof buf);
+    TString *ts = str_new(L, buf, len);
     if (ts == NULL) return L->errstatus;
     setsvalue(res, ts);
     return PAL_OK;

@@ -85,7 +85,8 @@ void vm_where(pal_State *L, CallInfo *ci, char *buf, size_t size);
 CallInfo *vm_level(pal_State *L, int level); /* frame at level (0 = running), NULL if none */
 int vm_callererror(pal_State *L, const char *msg); /* prefix: running Luau frame, or the C function's caller */
 int vm_seterrorstr(pal_State *L, int status, const char *msg); /* returns PAL_ERRSIG */
-void vm_defaulttostring(pal_State *L, const TValue *o, char *buf, size_t size);
+/* text of a value without __tostring into buf (size >= PAL_NUMBUF); returns its length */
+size_t vm_defaulttostring(pal_State *L, const TValue *o, char *buf, size_t size);
 
 /* baselib.c: builtins the VM recognises */
 int base_pcall(pal_State *L);
