@@ -26,7 +26,9 @@ Proto *proto_new(pal_State *L) {
   return p;
 }
 
-LClosure *closure_newL(pal_State *L, Proto *p, Table *env) {
+/* (no_builtin: the few upvalue slots are cleared by the loop, not by a call to memset, a slow libc call in
+   WebAssembly) */
+__attribute__((no_builtin("memset"))) LClosure *closure_newL(pal_State *L, Proto *p, Table *env) {
   int n = p->nups;
   LClosure *cl = (LClosure *)mem_newobj(L, sizeLclosure(n), PAL_TFUNCTION);
   if (cl == NULL) return NULL;
@@ -134,6 +136,7 @@ static void thread_preinit(pal_State *th, global_State *g) {
   setnilvalue(&th->errval);
   th->resumer = NULL;
   th->gclist = NULL;
+  th->nextthread = NULL;
 }
 
 void thread_preinit_main(pal_State *th, global_State *g) {
@@ -158,5 +161,7 @@ pal_State *thread_new(pal_State *L) {
   }
   th->gcnext = g->allgc; /* linked only once complete, so the collector never sees a half-built thread */
   g->allgc = (GCObject *)th;
+  th->nextthread = g->threads;
+  g->threads = th;
   return th;
 }

@@ -255,11 +255,15 @@ void gc_fullcollect(pal_State *L) {
   markobject(g, (GCObject *)g->memerrmsg);
   propagate(g);
   clearweak(g);
-  /* dead threads: close their open upvalues (some may be referenced by live closures) before freeing */
-  for (GCObject *o = g->allgc; o != NULL; o = o->gcnext) {
-    if (o->tt == PAL_TTHREAD && !(o->marked & (MARKBIT | FIXEDBIT))) {
-      pal_State *th = (pal_State *)o;
+  /* dead threads leave g->threads, their open upvalues closed (some may be referenced by live closures) before
+     anything is freed */
+  for (pal_State **pth = &g->threads; *pth != NULL;) {
+    pal_State *th = *pth;
+    if (th->marked & (MARKBIT | FIXEDBIT)) {
+      pth = &th->nextthread;
+    } else {
       if (th->stack != NULL) upval_close(th, th->stack);
+      *pth = th->nextthread;
     }
   }
   sweepstrings(L);
@@ -275,6 +279,7 @@ void gc_checkstep(pal_State *L) {
 
 void gc_freeall(pal_State *L) {
   global_State *g = G(L);
+  g->threads = NULL;
   while (g->allgc != NULL) {
     GCObject *o = g->allgc;
     g->allgc = o->gcnext;

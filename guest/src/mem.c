@@ -17,7 +17,8 @@
  * Whether a small block lives in a chunk is told by its address: g->chunkset holds every chunk's address under
  * each of the (at most two) MEM_CHUNK-aligned windows the chunk overlaps, so the chunk holding a block is among
  * the entries filed under the block's window. (Chunks are not aligned: aligned allocations leave holes in
- * dlmalloc's heap, which cost linear memory.) This relies on callers passing the exact size of a block when
+ * dlmalloc's heap, which cost linear memory.) Freeing asks only while some small block lives outside the chunks
+ * (g->nloose). This relies on callers passing the exact size of a block when
  * freeing or resizing it, which the byte accounting requires anyway.
  */
 #include <stdint.h>
@@ -48,10 +49,12 @@
 /* keep use-after-free and overflow detection for chunk blocks: the uncarved part of a chunk is poisoned, every
    carved block is followed by a poisoned redzone, a pooled block is poisoned except for its free-list link */
 #include <sanitizer/asan_interface.h>
+#define MEM_ASAN_ON 1
 #define MEM_REDZONE 16
 #define POISON(b, n) ASAN_POISON_MEMORY_REGION((b), (n))
 #define UNPOISON(b, n) ASAN_UNPOISON_MEMORY_REGION((b), (n))
 #else
+#define MEM_ASAN_ON 0
 #define MEM_REDZONE 0
 #define POISON(b, n) ((void)0)
 #define UNPOISON(b, n) ((void)0)
@@ -157,10 +160,18 @@ static void pool_reclaim(global_State *g) {
       pch = &chunkhdr(ch)->next;
     }
   }
+  g->lastchunk = NULL; /* (it may have been freed) */
   memset(g->chunkset, 0, (g->chunksetmask + 1) * sizeof(uintptr_t));
   for (char *ch = g->chunks; ch != NULL; ch = chunkhdr(ch)->next)
     set_add(g->chunkset, g->chunksetmask, (uintptr_t)ch);
   g->pooldebt = 0;
+}
+
+/* a small block from malloc instead of a chunk (counted in g->nloose until freed) */
+static void *loosealloc(global_State *g, size_t n) {
+  void *b = malloc(n);
+  if (b != NULL) g->nloose++;
+  return b;
 }
 
 /* class c's list is empty and the current chunk too short: start a new chunk if the pool may grow, else malloc */
@@ -170,11 +181,11 @@ static NOINLINE void *pool_refill(global_State *g, int c) {
   if (g->poolbytes > poolcap(g) && g->pooldebt >= g->poolbytes) pool_reclaim(g);
   if (g->poolbytes > poolcap(g) || !set_reserve(g)) {
     g->pooldebt += cs;
-    return malloc(cs);
+    return loosealloc(g, cs);
   }
   rest = (size_t)(g->chunkend - g->chunkbump);
   ch = (char *)malloc(MEM_CHUNK);
-  if (ch == NULL) return malloc(cs);
+  if (ch == NULL) return loosealloc(g, cs);
   set_add(g->chunkset, g->chunksetmask, (uintptr_t)ch);
   g->nchunks++;
   chunkhdr(ch)->next = g->chunks;
@@ -214,13 +225,23 @@ static void *pool_alloc(global_State *g, int c) {
   return pool_refill(g, c);
 }
 
+/* A freed small block goes back to its chunk's class list if it lives in a chunk, else to free(). While every
+   small block lives in a chunk (g->nloose == 0: the usual case) that needs no look-up. Otherwise, blocks freed
+   one after another mostly come from the same chunk (the sweep frees in reverse allocation order), so the chunk
+   of the last pooled block (g->lastchunk) is tried before the chunk set. */
 static void pool_free(global_State *g, void *b, int c) {
-  if (chunkof(g, b) != NULL) {
-    pool_put(g, b, c);
-    g->poolbytes += classsize(c);
-  } else {
-    free(b);
+  char *ch = g->lastchunk;
+  if (g->nloose != 0 && (ch == NULL || (uintptr_t)b - (uintptr_t)ch >= MEM_CHUNK)) {
+    ch = chunkof(g, b);
+    if (ch == NULL) {
+      g->nloose--;
+      free(b);
+      return;
+    }
+    g->lastchunk = ch;
   }
+  pool_put(g, b, c);
+  g->poolbytes += classsize(c);
 }
 
 void mem_releasepool(global_State *g) {
@@ -236,6 +257,7 @@ void mem_releasepool(global_State *g) {
   g->chunkset = NULL;
   for (int c = 0; c < MEM_NCLASSES; c++) g->pool[c] = NULL;
   g->chunkbump = g->chunkend = NULL;
+  g->lastchunk = NULL;
   g->chunksetmask = g->nchunks = g->poolbytes = g->pooldebt = 0;
 }
 
@@ -271,6 +293,7 @@ static NOINLINE void *mem_resize(pal_State *L, void *block, size_t osize, size_t
       if (nb == NULL) {
         if (nsize <= osize) { /* shrinking failed: keep the old (larger) block, account it as the new size */
           nb = block;
+          if (osize > MEM_POOLMAX) g->nloose++; /* a malloc block, now a small one */
           goto done;
         }
         return refuse(L);
@@ -306,37 +329,77 @@ done:
   return nb;
 }
 
-void *mem_realloc(pal_State *L, void *block, size_t osize, size_t nsize) {
+/* a fresh small block (1 <= n <= MEM_POOLMAX): the common case, kept apart from mem_resize's general one */
+static inline void *smallalloc(pal_State *L, size_t n) {
   global_State *g = G(L);
-  if (block == NULL) osize = 0;
-  if (nsize == 0) { /* freeing never fails */
-    if (block != NULL) {
-      if (osize != 0 && osize <= MEM_POOLMAX)
-        pool_free(g, block, sizeclass(osize));
-      else
-        free(block);
-    }
+  void *b;
+  if (overbudget(g, 0, n)) return refuse(L);
+  b = pool_alloc(g, sizeclass(n));
+  if (b == NULL) return refuse(L);
+  g->totalbytes += n;
+  return b;
+}
+
+static NOINLINE void freeblock_slow(global_State *g, void *block, size_t osize) {
+  if (osize != 0 && osize <= MEM_POOLMAX)
+    pool_free(g, block, sizeclass(osize));
+  else
+    free(block);
+  g->totalbytes = g->totalbytes >= osize ? g->totalbytes - osize : 0;
+}
+
+/* As in mem_newobj, the common case (a small block while every small block lives in a chunk) calls nothing. */
+void mem_freeblock(pal_State *L, void *block, size_t osize) {
+  global_State *g = G(L);
+  if (block == NULL) return;
+  if (!MEM_ASAN_ON && g->nloose == 0 && osize - 1 < MEM_POOLMAX) {
+    int c = sizeclass(osize);
+    *(void **)block = g->pool[c];
+    g->pool[c] = block;
+    g->poolbytes += classsize(c);
     g->totalbytes = g->totalbytes >= osize ? g->totalbytes - osize : 0;
+    return;
+  }
+  freeblock_slow(g, block, osize);
+}
+
+void *mem_realloc(pal_State *L, void *block, size_t osize, size_t nsize) {
+  if (nsize == 0) { /* freeing never fails */
+    mem_freeblock(L, block, osize);
     return NULL;
   }
-  if (osize == 0 && nsize <= MEM_POOLMAX) { /* the common case: a fresh small block */
-    void *nb;
-    if (overbudget(g, 0, nsize)) return refuse(L);
-    nb = pool_alloc(g, sizeclass(nsize));
-    if (nb == NULL) return refuse(L);
-    g->totalbytes += nsize;
-    return nb;
+  if (block == NULL) {
+    if (nsize <= MEM_POOLMAX) return smallalloc(L, nsize);
+    osize = 0;
   }
   return mem_resize(L, block, osize, nsize);
 }
 
-GCObject *mem_newobj(pal_State *L, size_t size, int tt) {
-  global_State *g = G(L);
-  GCObject *o = (GCObject *)mem_realloc(L, NULL, 0, size);
-  if (o == NULL) return NULL;
+static void linkobj(global_State *g, GCObject *o, int tt) {
   o->tt = (uint8_t)tt;
   o->marked = g->currentwhite;
   o->gcnext = g->allgc;
   g->allgc = o;
+}
+
+static NOINLINE GCObject *newobj_slow(pal_State *L, size_t size, int tt) {
+  GCObject *o = (GCObject *)(size <= MEM_POOLMAX ? smallalloc(L, size) : mem_realloc(L, NULL, 0, size));
+  if (o != NULL) linkobj(G(L), o, tt);
   return o;
+}
+
+/* The common case, a small object whose class list has a block and within the budget, calls nothing (so it needs
+   no saved registers); everything else is newobj_slow. (ASan builds always take the slow path, which unpoisons.) */
+GCObject *mem_newobj(pal_State *L, size_t size, int tt) {
+  global_State *g = G(L);
+  if (!MEM_ASAN_ON && size - 1 < MEM_POOLMAX && g->pool[sizeclass(size)] != NULL && !overbudget(g, 0, size)) {
+    int c = sizeclass(size);
+    GCObject *o = (GCObject *)g->pool[c];
+    g->pool[c] = *(void **)o;
+    g->poolbytes -= classsize(c);
+    g->totalbytes += size;
+    linkobj(g, o, tt);
+    return o;
+  }
+  return newobj_slow(L, size, tt);
 }

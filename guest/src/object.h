@@ -131,6 +131,8 @@ struct Table {
   uint8_t readonly;   /* frozen: script writes raise "attempt to modify a readonly table" */
   uint8_t tmcache;    /* bit i set = metamethod i known absent (reset on writes to the metatable) */
   uint8_t weakmode;   /* set by the GC from __mode: 1 = weak keys, 2 = weak values */
+  uint8_t inlinesize; /* table.c: bytes (in 8-byte units) allocated with the Table past its header, holding the
+                         array and/or hash part it was created with */
   int sizearray;      /* array part holds keys 1..sizearray */
   int lenhint;        /* table.c: last border found by tab_len in the array part (a hint, checked before use) */
   uint32_t nodemask;  /* hash part size - 1 (a power of two): a key hashing to h belongs at node[h & nodemask] */
@@ -261,6 +263,7 @@ struct pal_State {
   TValue errval;      /* pending error value */
   pal_State *resumer; /* thread that resumed this one (while running) */
   GCObject *gclist;
+  pal_State *nextthread; /* g->threads */
 };
 
 /* Metamethod names; indices also used for Table.tmcache bits (first 8 only). */
@@ -289,6 +292,7 @@ struct global_State {
   uint8_t currentwhite;
   GCObject *gray;
   GCObject *weak;      /* weak tables found during marking */
+  pal_State *threads;  /* every thread but the main one, linked through nextthread (gc.c drops dead ones) */
   int aborting;        /* host asked to abort: every Luau frame unwinds with PAL_ERRABORT */
   /* roots */
   pal_State *mainthread;
@@ -303,6 +307,8 @@ struct global_State {
   void *pool[32];
   char *chunkbump, *chunkend; /* the uncarved rest of the newest chunk */
   char *chunks;               /* every chunk, linked through its header (mem.c) */
+  char *lastchunk;            /* the chunk of the last block pooled by a free, or NULL (mem.c) */
+  size_t nloose;              /* live small blocks that do not live in a chunk (malloc'd past the pool cap) */
   uintptr_t *chunkset;        /* chunk addresses by address window (mem.c); NULL until the first chunk */
   size_t chunksetmask;        /* slots - 1 */
   size_t nchunks;
@@ -317,9 +323,10 @@ struct global_State {
    L and return NULL on failure; they never run the GC. */
 void *mem_realloc(pal_State *L, void *block, size_t osize, size_t nsize);
 #define mem_alloc(L, n) mem_realloc(L, NULL, 0, n)
-#define mem_free(L, b, n) mem_realloc(L, b, n, 0)
+#define mem_free(L, b, n) mem_freeblock(L, b, n)
 #define mem_newvector(L, n, t) ((t *)mem_realloc(L, NULL, 0, (size_t)(n) * sizeof(t)))
-#define mem_freevector(L, b, n, t) mem_realloc(L, b, (size_t)(n) * sizeof(t), 0)
+#define mem_freevector(L, b, n, t) mem_freeblock(L, b, (size_t)(n) * sizeof(t))
+void mem_freeblock(pal_State *L, void *block, size_t osize); /* mem_realloc(L, block, osize, 0) */
 GCObject *mem_newobj(pal_State *L, size_t size, int tt); /* allocated, linked in allgc, white */
 void mem_releasepool(global_State *g); /* give every pooled block back to the system allocator */
 

@@ -18,15 +18,24 @@
 
 const TValue pal_nilobject = {{NULL}, PAL_TNIL};
 
-static Node dummynode_ = {{{NULL}, PAL_TNIL}, {NULL}, PAL_TNIL, 0};
-#define dummynode (&dummynode_)
+Node tab_dummynode = {{{NULL}, PAL_TNIL}, {NULL}, PAL_TNIL, 0};
+#define dummynode (&tab_dummynode)
 
 #define MAXABITS 26 /* array part: at most 2^26 slots */
 #define MAXASIZE ((int)1 << MAXABITS)
 #define MAXHBITS 26 /* hash part: at most 2^26 nodes */
 
-int tab_isdummy(const Table *t) {
-  return t->node == dummynode;
+/* A table created with known small sizes (a constructor: {x = 1, y = 2}, {a, b, c}) gets its array and hash
+   parts in the same block as the Table, right after the header: one allocation and one free instead of up to
+   three. A part that outgrows its inline place moves to a block of its own; the inline bytes stay with the
+   Table (unused) until it is freed. */
+#define TAB_HDRSIZE ((sizeof(Table) + 7) & ~(size_t)7) /* the inline parts are 8-aligned */
+#define TAB_INLINEMAX 256 /* at most this many bytes in all: a block mem.c's small-block allocator serves */
+#define tab_blocksize(t) (TAB_HDRSIZE + (size_t)(t)->inlinesize * 8)
+
+/* whether p (t's array or node vector) lives in t's own block */
+static int isinline(const Table *t, const void *p) {
+  return (uintptr_t)p - (uintptr_t)t < tab_blocksize(t);
 }
 
 static int runerror(pal_State *L, const char *msg) {
@@ -330,8 +339,8 @@ static int resize(pal_State *L, Table *t, int nasize, int nhsize) {
       reinsert(t, &k, &n->val);
     }
   }
-  if (oldarray != NULL) mem_freevector(L, oldarray, oldasize, TValue);
-  if (oldnode != dummynode) mem_freevector(L, oldnode, oldhsize, Node);
+  if (oldarray != NULL && !isinline(t, oldarray)) mem_freevector(L, oldarray, oldasize, TValue);
+  if (oldnode != dummynode && !isinline(t, oldnode)) mem_freevector(L, oldnode, oldhsize, Node);
   return PAL_OK;
 }
 
@@ -408,7 +417,12 @@ static int appendarray(pal_State *L, Table *t, const TValue *val) {
   int newsize = oldsize == 0 ? 1 : oldsize * 2;
   TValue *na;
   if (newsize > MAXASIZE) newsize = MAXASIZE;
-  na = (TValue *)mem_realloc(L, t->array, (size_t)oldsize * sizeof(TValue), (size_t)newsize * sizeof(TValue));
+  if (isinline(t, t->array)) { /* (an inline array cannot be resized in place) */
+    na = mem_newvector(L, newsize, TValue);
+    if (na != NULL) memcpy(na, t->array, (size_t)oldsize * sizeof(TValue));
+  } else {
+    na = (TValue *)mem_realloc(L, t->array, (size_t)oldsize * sizeof(TValue), (size_t)newsize * sizeof(TValue));
+  }
   if (na == NULL) return L->errstatus ? L->errstatus : PAL_ERRMEM;
   clearvalues(na + oldsize + 1, newsize - oldsize - 1);
   setobj(&na[oldsize], val);
@@ -498,48 +512,77 @@ int tab_set(pal_State *L, Table *t, const TValue *key, const TValue *val) {
 }
 
 int tab_setnew(pal_State *L, Table *t, const TValue *key, const TValue *val) {
+  Node *mp;
   switch (ttype(key)) {
     case PAL_TNUMBER: t->tmcache = 0; return setnumhash(L, t, nvalue(key), val, 1);
     case PAL_TNIL: return tab_set(L, t, key, val); /* the error */
-    default:
-      t->tmcache = 0;
-      if (ttisnil(val)) return PAL_OK;
-      return newkey(L, t, mainposition(t, key), key, val);
+    case PAL_TSTRING: mp = hashpos(t, tsvalue(key)->hash); break;
+    default: mp = mainposition(t, key); break;
   }
+  t->tmcache = 0;
+  if (ttisnil(val)) return PAL_OK;
+  if (ttisnil(&mp->val) && !tab_isdummy(t)) { /* a free main position (e.g. filling a table sized for its keys):
+                                                 insertnode's first case, inline */
+    mp->key = key->v;
+    mp->keytt = ttype(key);
+    setobj(&mp->val, val);
+    return PAL_OK;
+  }
+  return newkey(L, t, mp, key, val);
 }
 
 /* ---------------- creation / destruction ---------------- */
 
-Table *tab_new(pal_State *L, int narray, int nhash) {
-  Table *t = (Table *)mem_newobj(L, sizeof(Table), PAL_TTABLE);
+/* a new table with inline parts: narray array slots and, if lsize >= 0, a hash part of 2^lsize nodes */
+static Table *newtable(pal_State *L, int narray, int lsize) {
+  size_t asize = (size_t)narray * sizeof(TValue), hsize = lsize < 0 ? 0 : sizeof(Node) << lsize;
+  Table *t = (Table *)mem_newobj(L, TAB_HDRSIZE + asize + hsize, PAL_TTABLE);
   if (t == NULL) return NULL;
   t->readonly = 0;
   t->tmcache = 0;
-  t->nodemask = 0;
   t->weakmode = 0;
-  t->sizearray = 0;
+  t->inlinesize = (uint8_t)((asize + hsize) / 8);
+  t->sizearray = narray;
   t->lenhint = 0;
+  t->nodemask = 0;
   t->array = NULL;
   t->node = dummynode;
   t->lastfree = NULL;
   t->metatable = NULL;
   t->gclist = NULL;
-  if (nhash == 0 && narray > 0 && narray <= MAXASIZE) { /* array only (e.g. a list constructor): no rebuild */
-    TValue *a = mem_newvector(L, narray, TValue);
-    if (a == NULL) return NULL;
-    clearvalues(a, narray);
-    t->array = a;
-    t->sizearray = narray;
-    return t;
+  if (narray > 0) {
+    t->array = (TValue *)(void *)((char *)t + TAB_HDRSIZE);
+    clearvalues(t->array, narray);
   }
-  if ((narray > 0 || nhash > 0) && tab_resize(L, t, narray, nhash) != PAL_OK) return NULL;
+  if (lsize >= 0) {
+    int n = (int)1 << lsize;
+    t->node = (Node *)(void *)((char *)t + TAB_HDRSIZE + asize);
+    t->nodemask = (uint32_t)n - 1;
+    t->lastfree = t->node + n;
+    clearnodes(t->node, n);
+  }
+  return t;
+}
+
+Table *tab_new(pal_State *L, int narray, int nhash) {
+  Table *t;
+  if (narray >= 0 && TAB_HDRSIZE + (size_t)narray * sizeof(TValue) <= TAB_INLINEMAX) {
+    if (nhash <= 0) return newtable(L, narray, -1); /* {} and lists */
+    if (nhash <= TAB_INLINEMAX) {
+      int lsize = ceillog2((unsigned)nhash);
+      if (TAB_HDRSIZE + (size_t)narray * sizeof(TValue) + (sizeof(Node) << lsize) <= TAB_INLINEMAX)
+        return newtable(L, narray, lsize);
+    }
+  }
+  t = newtable(L, 0, -1); /* too large to be inline: separate parts */
+  if (t != NULL && tab_resize(L, t, narray, nhash) != PAL_OK) return NULL;
   return t;
 }
 
 void tab_free(pal_State *L, Table *t) {
-  if (t->array != NULL) mem_freevector(L, t->array, t->sizearray, TValue);
-  if (!tab_isdummy(t)) mem_freevector(L, t->node, tab_sizenode(t), Node);
-  mem_free(L, t, sizeof(Table));
+  if (t->array != NULL && !isinline(t, t->array)) mem_freevector(L, t->array, t->sizearray, TValue);
+  if (!tab_isdummy(t) && !isinline(t, t->node)) mem_freevector(L, t->node, tab_sizenode(t), Node);
+  mem_free(L, t, tab_blocksize(t));
 }
 
 void tab_clear(Table *t) {
