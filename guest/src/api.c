@@ -178,6 +178,7 @@ pal_State *pal_newstate(size_t budget) {
   g->memerrmsg = fixedstring(L, "not enough memory");
   fixedstring(L, ""); /* never freed: pushes fall back to it on failure without allocating */
   for (int i = 0; i < TM_N; i++) g->tmname[i] = fixedstring(L, tmnames[i]);
+  for (int i = 0; i < PAL_NUMTYPES; i++) g->typestr[i] = fixedstring(L, typenames[i]);
   t = tab_new(L, 0, 0);
   if (t != NULL) sethvalue(&g->registry, t);
   g->builtins = tab_new(L, 0, 0);
@@ -875,7 +876,10 @@ int pal_setmetatable(pal_State *L, int idx) {
   mt = ttistable(L->top - 1) ? hvalue(L->top - 1) : NULL;
   if (o != NULL) {
     switch (ttype(o)) {
-      case PAL_TTABLE: hvalue(o)->metatable = mt; break;
+      case PAL_TTABLE:
+        hvalue(o)->metatable = mt;
+        if (hvalue(o)->watched) G(L)->gver++; /* (see global_State.gver) */
+        break;
       case PAL_TUSERDATA: uvalue(o)->metatable = mt; break;
       default:
         if (ttype(o) >= 0 && ttype(o) < PAL_NUMTYPES) G(L)->mt[ttype(o)] = mt;
@@ -893,7 +897,9 @@ int pal_getreadonly(pal_State *L, int idx) {
 
 void pal_setreadonly(pal_State *L, int idx, int enabled) {
   Table *t = totable(L, idx);
-  if (t != NULL) t->readonly = enabled != 0;
+  if (t == NULL) return;
+  t->readonly = enabled != 0;
+  if (t->watched) G(L)->gver++; /* a cached global lookup may rely on its metatable being read-only */
 }
 
 int pal_getfenv(pal_State *L, int idx) {

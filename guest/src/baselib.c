@@ -99,18 +99,32 @@ int base_xpcall(pal_State *L) {
 
 /* ---- types and conversions ---- */
 
-static int base_type(pal_State *L) {
-  pal_checkany(L, 1);
-  if (pal_errpending(L)) return PAL_ERRSIG;
-  pal_pushstring(L, pal_typename(L, pal_type(L, 1)));
+/* push the name of type tag tt: the state's fixed string, not hashed again */
+static int pushtypename(pal_State *L, int tt) {
+  if (tt < 0 || tt >= PAL_NUMTYPES) {
+    pal_pushstring(L, pal_typename(L, tt));
+    return 1;
+  }
+  setsvalue(L->top, G(L)->typestr[tt]); /* a C function is granted PAL_MINSTACK free slots */
+  L->top++;
   return 1;
 }
 
-static int base_typeof(pal_State *L) {
+static int base_type(pal_State *L) {
   pal_checkany(L, 1);
   if (pal_errpending(L)) return PAL_ERRSIG;
-  pal_pushstring(L, vm_typeof(L, L->stack + L->ci->base));
-  return 1;
+  return pushtypename(L, pal_type(L, 1));
+}
+
+static int base_typeof(pal_State *L) {
+  const TValue *o = L->stack + L->ci->base;
+  pal_checkany(L, 1);
+  if (pal_errpending(L)) return PAL_ERRSIG;
+  if (ttisuserdata(o)) { /* its metatable's __type, if any (vm_typeof) */
+    pal_pushstring(L, vm_typeof(L, o));
+    return 1;
+  }
+  return pushtypename(L, ttype(o));
 }
 
 static int base_tostring(pal_State *L) {
@@ -305,6 +319,7 @@ static int base_setmetatable(pal_State *L) {
     return pal_errorf(L, "cannot change a protected metatable");
   if (t->readonly) return pal_errorf(L, "attempt to modify a readonly table");
   t->metatable = mt;
+  if (t->watched) G(L)->gver++; /* a cached global lookup may have gone through the old one */
   L->top = base + 1;
   return 1;
 }

@@ -1386,6 +1386,7 @@ static Proto *build_proto(FuncState *fs) {
   uint32_t *code = NULL;
   int *lines = NULL;
   TValue *k = NULL;
+  GCache *gcache = NULL;
   Proto **p = NULL;
   UpvalDesc *up = NULL;
   TString *src, *name = NULL;
@@ -1418,6 +1419,16 @@ static Proto *build_proto(FuncState *fs) {
     up = mem_newvector(L, fs->nups, UpvalDesc);
     if (!up) goto oom;
   }
+  for (i = 0; i < fs->ncode && fs->nk > 0 && !gcache; i++) /* a lookup cache per constant when there are globals */
+    if (GET_OP(fs->code[i]) == OP_GETGLOBAL) {
+      gcache = mem_newvector(L, fs->nk, GCache);
+      if (!gcache) goto oom;
+      for (int j = 0; j < fs->nk; j++) {
+        gcache[j].env = NULL;
+        gcache[j].slot = &pal_nilobject; /* never valid */
+        gcache[j].ver = 0;
+      }
+    }
   P = proto_new(L);
   if (!P) goto oom;
   memcpy(code, fs->code, (size_t)fs->ncode * sizeof(uint32_t));
@@ -1438,6 +1449,7 @@ static Proto *build_proto(FuncState *fs) {
   P->sizecode = fs->ncode;
   P->k = k;
   P->sizek = fs->nk;
+  P->gcache = gcache;
   P->p = p;
   P->sizep = fs->np;
   P->upvals = up;
@@ -1454,6 +1466,7 @@ oom:
   if (code) mem_freevector(L, code, fs->ncode, uint32_t);
   if (lines) mem_freevector(L, lines, fs->ncode, int);
   if (k) mem_freevector(L, k, fs->nk, TValue);
+  if (gcache) mem_freevector(L, gcache, fs->nk, GCache);
   if (p) mem_freevector(L, p, fs->np, Proto *);
   if (up) mem_freevector(L, up, fs->nups, UpvalDesc);
   front_memerror(F);

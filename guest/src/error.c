@@ -172,6 +172,7 @@ int pal_typeerror(pal_State *L, int narg, const char *expected) {
 double pal_checknumber(pal_State *L, int narg) {
   const TValue *o = argvalue(L, narg);
   double n;
+  if (o != NULL && ttisnumber(o)) return nvalue(o);
   if (o != NULL && vm_tonumber(o, &n)) return n;
   pal_typeerror(L, narg, "number");
   return 0;
@@ -189,13 +190,16 @@ static int num2int(double d) {
 }
 
 int pal_checkinteger(pal_State *L, int narg) {
+  const TValue *o = argvalue(L, narg);
+  if (o != NULL && ttisnumber(o)) return num2int(nvalue(o));
   return num2int(pal_checknumber(L, narg));
 }
 
 int pal_optinteger(pal_State *L, int narg, int def) {
   const TValue *o = argvalue(L, narg);
   if (o == NULL || ttisnil(o)) return def;
-  return pal_checkinteger(L, narg);
+  if (ttisnumber(o)) return num2int(nvalue(o));
+  return num2int(pal_checknumber(L, narg));
 }
 
 int64_t pal_checkint64(pal_State *L, int narg) {
@@ -207,7 +211,11 @@ int64_t pal_checkint64(pal_State *L, int narg) {
 const char *pal_checklstring(pal_State *L, int narg, size_t *len) {
   const TValue *o = argvalue(L, narg);
   const char *s;
-  if (o != NULL && (ttisstring(o) || ttisnumber(o))) {
+  if (o != NULL && ttisstring(o)) { /* what pal_tolstring gives, without resolving narg again */
+    if (len != NULL) *len = tsvalue(o)->len;
+    return getstr(tsvalue(o));
+  }
+  if (o != NULL && ttisnumber(o)) {
     s = pal_tolstring(L, narg, len);
     if (s != NULL) return s;
   } else

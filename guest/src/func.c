@@ -15,6 +15,7 @@ Proto *proto_new(pal_State *L) {
   p->lineinfo = NULL;
   p->k = NULL;
   p->sizek = 0;
+  p->gcache = NULL;
   p->p = NULL;
   p->sizep = 0;
   p->upvals = NULL;
@@ -53,6 +54,7 @@ CClosure *closure_newC(pal_State *L, pal_CFunction f, const char *name, int nup,
   cl->gclist = NULL;
   cl->f = f;
   cl->name = name;
+  cl->builtin = 0;
   for (int i = 0; i < nup; i++) setnilvalue(&cl->upvalue[i]);
   return cl;
 }

@@ -148,6 +148,7 @@ static void clearweak(global_State *g) {
   for (GCObject *o = g->weak; o != NULL; o = ((Table *)o)->gclist) {
     Table *t = (Table *)o;
     int wk = t->weakmode & 1, wv = t->weakmode & 2;
+    if (t->watched) g->gver++; /* entries may be cleared */
     if (wv)
       for (int i = 0; i < t->sizearray; i++)
         if (iscleared(&t->array[i])) setnilvalue(&t->array[i]);
@@ -169,6 +170,7 @@ static void freeproto(pal_State *L, Proto *p) {
   mem_freevector(L, p->code, p->sizecode, uint32_t);
   mem_freevector(L, p->lineinfo, p->sizecode, int);
   mem_freevector(L, p->k, p->sizek, TValue);
+  if (p->gcache != NULL) mem_freevector(L, p->gcache, p->sizek, GCache);
   mem_freevector(L, p->p, p->sizep, Proto *);
   mem_freevector(L, p->upvals, p->nups, UpvalDesc);
   mem_freevector(L, p->upvalnames, p->nups, TString *);

@@ -3,6 +3,39 @@
  */
 #include "vm.h"
 
+/* the library closures OP_CALL may compute inline (FB_*, vm.h) */
+static const struct {
+  const char *lib, *name; /* lib NULL: a global function */
+  uint8_t id;
+} fastbuiltins[] = {
+    {NULL, "type", FB_TYPE},         {NULL, "typeof", FB_TYPEOF},       {NULL, "rawequal", FB_RAWEQUAL},
+    {NULL, "rawget", FB_RAWGET},     {NULL, "rawlen", FB_RAWLEN},       {NULL, "select", FB_SELECT},
+    {NULL, "tonumber", FB_TONUMBER}, {NULL, "tostring", FB_TOSTRING},   {NULL, "setmetatable", FB_SETMETATABLE},
+    {NULL, "assert", FB_ASSERT},     {"string", "len", FB_STRLEN},      {"string", "byte", FB_STRBYTE},
+    {"math", "abs", FB_ABS},         {"math", "floor", FB_FLOOR},       {"math", "ceil", FB_CEIL},
+    {"math", "sqrt", FB_SQRT},       {"math", "min", FB_MIN},           {"math", "max", FB_MAX},
+    {"bit32", "band", FB_BAND},      {"bit32", "bor", FB_BOR},          {"bit32", "bxor", FB_BXOR},
+};
+
+static const TValue *getfield(pal_State *L, Table *t, const char *name) {
+  TString *key = str_newz(L, name);
+  return key != NULL ? tab_getstr(t, key) : &pal_nilobject;
+}
+
+/* mark the builtins just registered in the globals gt (before anything else can replace them) */
+static void markbuiltins(pal_State *L, Table *gt) {
+  for (size_t i = 0; i < sizeof fastbuiltins / sizeof fastbuiltins[0]; i++) {
+    const TValue *f = &pal_nilobject;
+    if (fastbuiltins[i].lib == NULL) {
+      f = getfield(L, gt, fastbuiltins[i].name);
+    } else {
+      const TValue *lib = getfield(L, gt, fastbuiltins[i].lib);
+      if (ttistable(lib)) f = getfield(L, hvalue(lib), fastbuiltins[i].name);
+    }
+    if (ttisfunction(f) && clvalue(f)->c.isC) clvalue(f)->c.builtin = fastbuiltins[i].id;
+  }
+}
+
 void pal_openlibs(pal_State *L) {
   global_State *g = G(L);
   int top = pal_gettop(L);
@@ -23,6 +56,7 @@ void pal_openlibs(pal_State *L) {
     pal_setfield(L, PAL_GLOBALSINDEX, "unpack");
   pal_settop(L, top);
   if (L->gt == NULL) return;
+  markbuiltins(L, L->gt);
   /* sandbox: the globals become the shared read-only built-ins, every table-valued global is frozen */
   g->builtins = L->gt;
   setnilvalue(&key);

@@ -133,6 +133,7 @@ struct Table {
   uint8_t weakmode;   /* set by the GC from __mode: 1 = weak keys, 2 = weak values */
   uint8_t inlinesize; /* table.c: bytes (in 8-byte units) allocated with the Table past its header, holding the
                          array and/or hash part it was created with */
+  uint8_t watched;    /* a global-lookup cache entry depends on this table (GCache): see global_State.gver */
   int sizearray;      /* array part holds keys 1..sizearray */
   int lenhint;        /* table.c: last border found by tab_len in the array part (a hint, checked before use) */
   uint32_t nodemask;  /* hash part size - 1 (a power of two): a key hashing to h belongs at node[h & nodemask] */
@@ -149,6 +150,15 @@ typedef struct UpvalDesc {
   uint8_t idx;
 } UpvalDesc;
 
+/* OP_GETGLOBAL's cached lookup of one name: valid while env is the closure's environment and ver equals
+   global_State.gver, and then only when *slot is not nil (the slot is in env, or in the table its metatable's
+   __index names). Every table the lookup went through is watched. */
+typedef struct GCache {
+  Table *env;
+  const TValue *slot;
+  uint64_t ver;
+} GCache;
+
 struct Proto {
   GCHEADER;
   uint8_t numparams;
@@ -160,6 +170,7 @@ struct Proto {
   int *lineinfo; /* one source line per instruction (sizecode entries) */
   TValue *k;     /* constants: nil, boolean, number, string only */
   int sizek;
+  GCache *gcache; /* OP_GETGLOBAL's lookups by constant index (sizek entries), NULL if the code has none */
   Proto **p; /* nested prototypes */
   int sizep;
   UpvalDesc *upvals; /* nups entries */
@@ -194,6 +205,7 @@ typedef struct CClosure {
   CLOSUREHEADER;
   pal_CFunction f;
   const char *name; /* static string, for messages */
+  uint8_t builtin;  /* FB_* (vm.h): a builtin OP_CALL may compute inline; 0 for every other C function */
   TValue upvalue[1];
 } CClosure;
 
@@ -300,6 +312,13 @@ struct global_State {
   Table *builtins;     /* the read-only shared globals */
   Table *mt[PAL_NUMTYPES]; /* metatables for non-table types (string) */
   TString *tmname[TM_N];
+  TString *typestr[PAL_NUMTYPES];   /* fixed strings: the results of type() (pal_typename) by tag */
+  /* Version of every global lookup cached in a GCache. Bumped by every change to a watched table that could
+     change such a lookup or move the slot it points to: table.c writes and resizes, metatable assignments,
+     unfreezing, weak-entry clearing and freeing. (The VM's inline stores that bypass table.c either bump it or
+     overwrite a non-nil slot of a table that is not read-only, which changes neither which key a slot holds nor
+     whether a key is present.) */
+  uint64_t gver; /* (64 bits: it never wraps around to an old entry's version) */
   TString *memerrmsg;  /* preallocated "not enough memory" */
   uint32_t seed;
   /* small-block allocator (mem.c): blocks of up to MEM_POOLMAX bytes are carved from 16 KiB chunks; freed

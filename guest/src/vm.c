@@ -7,6 +7,7 @@
  * yields inside protected code work. Errors are pending errors (pal.h): an operation that fails returns a
  * non-zero status and the loop jumps to vmerror, which unwinds to the nearest marker of this invocation.
  */
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 
@@ -544,6 +545,182 @@ static inline int rawnewkey(pal_State *L, Table *h) {
   return mt == NULL || (mt->tmcache & (1u << TM_NEWINDEX)) || tab_gettm(L, mt, TM_NEWINDEX) == NULL;
 }
 
+/* cache OP_GETGLOBAL's lookup in env that found the non-nil *slot (in env, or in b, the read-only metatable mt's
+   __index table) */
+static void setgcache(global_State *g, GCache *gc, Table *env, const TValue *slot, Table *mt, Table *b) {
+  env->watched = 1;
+  if (mt != NULL) mt->watched = b->watched = 1;
+  gc->env = env;
+  gc->slot = slot;
+  gc->ver = g->gver;
+}
+
+/* ================= builtins computed inline (FB_*, vm.h) ================= */
+
+/* a bit32 operand: pal_checkint64's conversion, truncated to 32 bits */
+static inline uint32_t fb_u32(double d) {
+  int64_t v = d >= -9223372036854775808.0 && d < 9223372036854775808.0 ? (int64_t)d : INT64_MIN;
+  return (uint32_t)(uint64_t)v;
+}
+
+/* The result of builtin id called with args[0..nargs-1] (nresults wanted), stored to *res; 0 when the call is not
+   the plain case handled here (then the C function is called normally: it produces every other result and every
+   error). Each case must give exactly the library function's single result, and none allocates. */
+static inline int fastbuiltin(global_State *g, int id, const TValue *args, int nargs, int nresults, TValue *res) {
+  if (nargs < 1) return 0;
+  switch (id) {
+    case FB_TYPE:
+      if ((unsigned)ttype(args) >= PAL_NUMTYPES) return 0;
+      setsvalue(res, g->typestr[ttype(args)]);
+      return 1;
+    case FB_TYPEOF: /* a userdata's type may come from its metatable's __type */
+      if (ttisuserdata(args) || (unsigned)ttype(args) >= PAL_NUMTYPES) return 0;
+      setsvalue(res, g->typestr[ttype(args)]);
+      return 1;
+    case FB_RAWEQUAL:
+      if (nargs < 2) return 0;
+      setbvalue(res, rawequalobj(args, args + 1));
+      return 1;
+    case FB_RAWGET:
+      if (nargs < 2 || !ttistable(args)) return 0;
+      setobj(res, tab_get(hvalue(args), args + 1));
+      return 1;
+    case FB_RAWLEN:
+      if (ttisstring(args))
+        setnvalue(res, (double)tsvalue(args)->len);
+      else if (ttistable(args))
+        setnvalue(res, (double)(size_t)tab_len(hvalue(args)));
+      else
+        return 0;
+      return 1;
+    case FB_SELECT: /* select('#', ...), or select(i, ...) wanting at most one result */
+      if (ttisstring(args) && getstr(tsvalue(args))[0] == '#') {
+        setnvalue(res, (double)(nargs - 1));
+        return 1;
+      }
+      if (ttisnumber(args) && nresults != PAL_MULTRET && nresults <= 1) {
+        double d = nvalue(args);
+        int n = d >= -2147483648.0 && d < 2147483648.0 ? (int)d : INT_MIN; /* pal_checkinteger */
+        if (n < 0)
+          n += nargs;
+        else if (n > nargs)
+          n = nargs;
+        if (n < 1) return 0; /* the error */
+        if (n < nargs)
+          setobj(res, args + n);
+        else
+          setnilvalue(res); /* no results */
+        return 1;
+      }
+      return 0;
+    case FB_TONUMBER: { /* one argument: a number, a numeric string, or nil */
+      double d;
+      if (nargs != 1) return 0;
+      if (ttisnumber(args))
+        setobj(res, args);
+      else if (ttisstring(args) && pal_str2num(getstr(tsvalue(args)), tsvalue(args)->len, &d))
+        setnvalue(res, d);
+      else
+        setnilvalue(res);
+      return 1;
+    }
+    case FB_TOSTRING: /* a string is its own result (vm_tostring) */
+      if (!ttisstring(args)) return 0;
+      setobj(res, args);
+      return 1;
+    case FB_SETMETATABLE: { /* a table without a metatable (so none protected) gets a table or nil */
+      Table *t;
+      if (nargs < 2 || !ttistable(args) || (!ttistable(args + 1) && !ttisnil(args + 1))) return 0;
+      t = hvalue(args);
+      if (t->metatable != NULL || t->readonly) return 0;
+      t->metatable = ttistable(args + 1) ? hvalue(args + 1) : NULL;
+      if (t->watched) g->gver++;
+      setobj(res, args);
+      return 1;
+    }
+    case FB_ASSERT: /* a true condition, and at most one result wanted (assert returns all its arguments) */
+      if (l_isfalse(args) || nresults > 1 || nresults == PAL_MULTRET) return 0;
+      setobj(res, args);
+      return 1;
+    case FB_STRLEN:
+      if (!ttisstring(args)) return 0;
+      setnvalue(res, (double)tsvalue(args)->len);
+      return 1;
+    case FB_STRBYTE: { /* s:byte() or s:byte(i) with i a position inside s (counted from the start) */
+      size_t l;
+      double d = 1;
+      if (!ttisstring(args) || nargs > 2) return 0;
+      l = tsvalue(args)->len;
+      if (nargs == 2) {
+        if (!ttisnumber(args + 1)) return 0;
+        d = nvalue(args + 1);
+      }
+      if (!(d >= 1 && d < (double)l + 1)) return 0;
+      setnvalue(res, (double)(unsigned char)getstr(tsvalue(args))[(size_t)d - 1]);
+      return 1;
+    }
+    case FB_ABS:
+    case FB_FLOOR:
+    case FB_CEIL:
+    case FB_SQRT: {
+      double d;
+      if (!ttisnumber(args)) return 0;
+      d = nvalue(args);
+      setnvalue(res, id == FB_ABS ? fabs(d) : id == FB_FLOOR ? floor(d) : id == FB_CEIL ? ceil(d) : sqrt(d));
+      return 1;
+    }
+    case FB_MIN:
+    case FB_MAX: {
+      double m;
+      int j;
+      for (j = 0; j < nargs; j++)
+        if (!ttisnumber(args + j)) return 0;
+      m = nvalue(args);
+      for (j = 1; j < nargs; j++) {
+        double d = nvalue(args + j);
+        if (id == FB_MIN ? d < m : d > m) m = d;
+      }
+      setnvalue(res, m);
+      return 1;
+    }
+    case FB_BAND:
+    case FB_BOR:
+    case FB_BXOR: {
+      uint32_t r = id == FB_BAND ? 0xFFFFFFFFu : 0;
+      int j;
+      for (j = 0; j < nargs; j++)
+        if (!ttisnumber(args + j)) return 0;
+      for (j = 0; j < nargs; j++) {
+        uint32_t x = fb_u32(nvalue(args + j));
+        r = id == FB_BAND ? r & x : id == FB_BOR ? r | x : r ^ x;
+      }
+      setnvalue(res, (double)r);
+      return 1;
+    }
+    default: return 0;
+  }
+}
+
+/* OP_CALL of builtin id at func with nargs arguments, wanting nresults (PAL_MULTRET: open results): 1 when done
+   inline (results stored and L->top set as after a call), 0 to make the real call. (A function of its own: the
+   interpreter loop keeps its registers.) */
+static int callbuiltin(pal_State *L, int id, TValue *func, int nargs, int nresults) {
+  TValue r;
+  int j;
+  if (!fastbuiltin(G(L), id, func + 1, nargs, nresults, &r)) return 0;
+  if (nresults == PAL_MULTRET) {
+    setobj(func, &r);
+    L->top = func + 1;
+    return 1;
+  }
+  if (nresults > 0) {
+    setobj(func, &r);
+    for (j = 1; j < nresults; j++) setnilvalue(func + j);
+  }
+  L->top = L->stack + L->ci->top; /* (the arguments may have been open ones) */
+  return 1;
+}
+
 /* ================= the interpreter loop ================= */
 
 #define SAVEPC() (ci->savedpc = pc)
@@ -714,19 +891,28 @@ newframe:
         TValue *ra = RA();
         Table *env = cl->env;
         const TValue *kv = k + GET_Bx(i);
+        GCache *gc = &cl->p->gcache[GET_Bx(i)];
+        if (gc->env == env && gc->ver == g->gver && !ttisnil(gc->slot)) {
+          setobj(ra, gc->slot);
+          break;
+        }
         if (env != NULL) {
           const TValue *v = getstr_inl(env, tsvalue(kv));
           if (!ttisnil(v) || env->metatable == NULL) {
             setobj(ra, v);
+            if (!ttisnil(v)) setgcache(g, gc, env, v, NULL, NULL);
             break;
           }
           { /* sandbox: globals table whose __index is the built-ins table */
-            const TValue *idx = gettm_index(g, env->metatable);
+            Table *mt = env->metatable;
+            const TValue *idx = gettm_index(g, mt);
             if (idx != NULL && ttistable(idx)) {
               Table *b = hvalue(idx);
               v = getstr_inl(b, tsvalue(kv));
               if (!ttisnil(v) || b->metatable == NULL) {
                 setobj(ra, v);
+                /* (only through a read-only metatable: the VM's inline stores could change its __index) */
+                if (!ttisnil(v) && mt->readonly) setgcache(g, gc, env, v, mt, b);
                 break;
               }
             }
@@ -844,6 +1030,7 @@ newframe:
                lookup */
             if (slot != &pal_nilobject) {
               h->tmcache = 0;
+              if (h->watched) g->gver++; /* as in tab_set */
               setobj(slot, ra);
               break;
             }
@@ -869,6 +1056,7 @@ newframe:
           if (rawnewkey(L, h)) { /* as in OP_SETTABLE */
             if (slot != &pal_nilobject) {
               h->tmcache = 0;
+              if (h->watched) g->gver++;
               setobj(slot, ra);
               break;
             }
@@ -1149,6 +1337,9 @@ newframe:
             CallInfo *cci = ci + 1;
             ptrdiff_t fo = ra - stk;
             int n, j;
+            /* a builtin computed inline, without a frame (only here, after the checks of a real call: a call
+               that would overflow the stack still fails the same way) */
+            if (f->c.builtin != FB_NONE && callbuiltin(L, f->c.builtin, ra, (int)(top - ra) - 1, nresults)) break;
             cci->func = fo;
             cci->base = fo + 1;
             cci->top = (top - stk) + PAL_MINSTACK;
@@ -1177,8 +1368,12 @@ newframe:
               for (j = 0; j < n; j++) setobj(res + j, first + j);
               L->top = res + n;
             } else {
-              for (j = 0; j < n && j < nresults; j++) setobj(res + j, first + j);
-              for (; j < nresults; j++) setnilvalue(res + j);
+              if (nresults == 1 && n > 0) { /* the most common case */
+                setobj(res, first);
+              } else {
+                for (j = 0; j < n && j < nresults; j++) setobj(res + j, first + j);
+                for (; j < nresults; j++) setnilvalue(res + j);
+              }
               L->top = stk + ci->top;
             }
             if (g->totalbytes >= g->gcthreshold) gc_checkstep(L); /* live values are below L->top */

@@ -52,6 +52,15 @@
 
 #define EXTRA_STACK 8 /* slots always available above a frame's top (metamethod calls push up to 4 values) */
 
+/* Builtins that OP_CALL computes inline, without a C frame, when their arguments are the plain common case
+   (CClosure.builtin, set by pal_openlibs on the library's own closures). Every other case, and every error, goes
+   through the normal call of the C function, so the results and errors are the library's. */
+enum {
+  FB_NONE, FB_TYPE, FB_TYPEOF, FB_RAWEQUAL, FB_RAWGET, FB_RAWLEN, FB_SELECT, FB_TONUMBER,
+  FB_TOSTRING, FB_SETMETATABLE, FB_ASSERT, FB_STRLEN, FB_STRBYTE, FB_ABS, FB_FLOOR, FB_CEIL, FB_SQRT, FB_MIN,
+  FB_MAX, FB_BAND, FB_BOR, FB_BXOR
+};
+
 /* results of vm_precall (besides PAL_OK / PAL_YIELD / error statuses) */
 #define PCR_LUA (-10) /* a Luau frame was pushed: run it */
 
