@@ -248,8 +248,13 @@ struct CallInfo {
   ptrdiff_t top;   /* top for this function */
   const uint32_t *savedpc; /* Luau frames: next instruction */
   int nresults;    /* expected results, PAL_MULTRET = all */
-  int flags;       /* CIST_* bits (owned by call.c/vm.c) */
   ptrdiff_t extra; /* frame-kind specific (e.g. pcall/xpcall bookkeeping, vararg bookkeeping) */
+  /* Luau frames only, owned by vm.c: the running closure and its constants, cached when the VM loop enters or calls
+     the frame (stack[func] -> closure -> proto -> k would be three dependent loads on every return). Valid for
+     every Luau frame below a running one of the same loop invocation. */
+  LClosure *cl;
+  const TValue *k;
+  int flags; /* CIST_* bits (owned by call.c/vm.c); last: the VM reads it first (ci_hasroom, returns) */
 };
 
 #define PAL_MINSTACK 20      /* slots guaranteed to a C function */

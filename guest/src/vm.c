@@ -723,7 +723,38 @@ static int callbuiltin(pal_State *L, int id, TValue *func, int nargs, int nresul
 
 /* ================= the interpreter loop ================= */
 
+/* setobj with its accesses in a fixed order on both sides, tag (offset 8) before value: setobj leaves the order to
+   the compiler, which sometimes schedules the value first, and wazero then bounds-checks the TValue twice (see
+   object.h). For copies between two unrelated pointers on hot paths. The value moves as its double member: all
+   8 bytes, bit for bit (a volatile union copy would go through a stack temporary). Natively, plain setobj. */
+static inline void setobj_tagfirst(TValue *dst, const TValue *src) {
+#ifdef __wasm__
+  const volatile TValue *s = src;
+  volatile TValue *d = dst;
+  int tt = s->tt;
+  double v = s->v.n;
+  d->tt = tt;
+  d->v.n = v;
+#else
+  setobj(dst, src);
+#endif
+}
+
 #define SAVEPC() (ci->savedpc = pc)
+/* For wasm only (natively the compiler's own choices are better):
+   OPAQUE(p) makes the compiler forget how p was computed. For p = ci - 1, the negative offset would otherwise be
+   folded into every field access, and wasm (whose offsets are unsigned) computes and bounds-checks each address
+   separately.
+   VREAD(p, f) is p->f as a volatile read: the compiler keeps volatile accesses in their order and place, so a hot
+   path that reads a structure's last field first (see CallInfo in object.h) keeps doing so, and wasm bounds-checks
+   the structure once (the compiler is otherwise free to reorder or sink reads of different fields). */
+#ifdef __wasm__
+#define OPAQUE(p) __asm__("" : "+r"(p))
+#define VREAD(p, f) (((const volatile __typeof__(*(p)) *)(p))->f)
+#else
+#define OPAQUE(p) ((void)0)
+#define VREAD(p, f) ((p)->f)
+#endif
 /* R[A] of the current instruction. Each op computes it itself (rather than once before the switch) so that it is
    not a value shared by every op: wasm runtimes then do not spill it on every dispatch. */
 #define RA() (base + GET_A(i))
@@ -861,6 +892,8 @@ newframe:
   ci = L->ci;
   cl = &ci_closure(L, ci)->l;
   k = cl->p->k;
+  ci->k = k; /* for the fast return into this frame (CallInfo in object.h) */
+  ci->cl = cl;
   base = L->stack + ci->base;
   pc = ci->savedpc;
 
@@ -885,7 +918,7 @@ newframe:
       }
       case OP_LOADN: setnvalue(RA(), (double)GET_sBx(i)); break;
       case OP_LOADK: setobj(RA(), k + GET_Bx(i)); break;
-      case OP_GETUPVAL: setobj(RA(), cl->upvals[GET_B(i)]->v); break;
+      case OP_GETUPVAL: setobj_tagfirst(RA(), cl->upvals[GET_B(i)]->v); break;
       case OP_SETUPVAL: setobj(cl->upvals[GET_B(i)]->v, RA()); break;
       case OP_GETGLOBAL: {
         TValue *ra = RA();
@@ -1294,40 +1327,51 @@ newframe:
       case OP_CALL: {
         TValue *ra = RA();
         int b = GET_B(i), nresults = GET_C(i) - 1;
-        TValue *top = b != 0 ? ra + b : L->top; /* end of the arguments */
+        TValue *top;
         SAVEPC();
+        /* (no branch before this test: at a merge point, wazero would bounds-check g's fields twice) */
         if (--g->fuel <= 0 || g->totalbytes >= g->gcthreshold) {
           /* a safe point before the call too: a C function's first allocation must not meet a heap that is
              only waiting for a collection (e.g. the one scheduled when pcall caught "not enough memory") */
+          top = b != 0 ? ra + b : L->top;
           L->top = top < L->stack + ci->top ? L->stack + ci->top : top;
           status = vm_safepoint(L);
           if (status != PAL_OK) goto vmerror;
         }
+        top = b != 0 ? ra + b : L->top; /* end of the arguments */
         if (ttisfunction(ra)) {
           Closure *f = clvalue(ra);
           if (!f->c.isC) {
-            /* fast path: Luau -> Luau call, fixed parameters, enough stack and frames */
+            /* fast path: Luau -> Luau call, fixed parameters, enough stack and frames (the prototype's, the
+               thread's and the new frame's fields read from the last to the first: see VREAD) */
             Proto *np = f->l.p;
+            const TValue *nk = VREAD(np, k);
+            const uint32_t *code = VREAD(np, code);
+            int maxs = VREAD(np, maxstacksize), nparams = VREAD(np, numparams), vararg = VREAD(np, is_vararg);
+            int stacksize = VREAD(L, stacksize);
+            ptrdiff_t fo = ra - VREAD(L, stack);
             TValue *nbase = ra + 1;
-            ptrdiff_t fo = ra - L->stack;
-            if (!np->is_vararg && fo + 1 + np->maxstacksize + EXTRA_STACK <= L->stacksize && ci_hasroom(ci)) {
-              TValue *p = top, *plim = nbase + np->numparams;
-              for (; p < plim; p++) setnilvalue(p);
-              ci++;
-              /* fields from the last to the first: see CallInfo in object.h */
-              ci->extra = 0;
+            CallInfo *nci = ci + 1; /* ci_hasroom(ci), through nci */
+            OPAQUE(nci);
+            if (!vararg && fo + 1 + maxs + EXTRA_STACK <= stacksize && !(VREAD(nci, flags) & CIST_END)) {
+              TValue *p = top, *plim = nbase + nparams;
+              /* (extra is only read in vararg frames) */
+              ci = nci;
               ci->flags = CIST_LUA;
+              ci->k = nk;
+              ci->cl = &f->l;
               ci->nresults = nresults;
-              ci->savedpc = np->code;
-              ci->top = fo + 1 + np->maxstacksize;
+              ci->savedpc = code;
+              ci->top = fo + 1 + maxs;
               ci->base = fo + 1;
               ci->func = fo;
               L->ci = ci;
-              L->top = nbase + np->maxstacksize;
+              L->top = nbase + maxs;
+              for (; p < plim; p++) setnilvalue(p);
               cl = &f->l;
-              k = np->k;
+              k = nk;
               base = nbase;
-              pc = np->code;
+              pc = code;
               break;
             }
           } else if (f->c.f != base_pcall && f->c.f != base_xpcall &&
@@ -1396,33 +1440,44 @@ newframe:
       case OP_RETURN: {
         TValue *ra = RA();
         int b = GET_B(i);
+        /* This frame's and the caller's fields, read before any branch, each frame from its last field to its first
+           (VREAD). The caller's entry is always there (a Luau frame's index is at least 1); its fields only mean
+           something when it is a Luau frame. */
+        CallInfo *pci = ci - 1;
+        int fresh = VREAD(ci, flags) & CIST_FRESH;
+        int wanted = VREAD(ci, nresults);
+        ptrdiff_t func = VREAD(ci, func);
+        OPAQUE(pci);
+        int pflags = VREAD(pci, flags);
+        const TValue *pk = VREAD(pci, k);
+        LClosure *pcl = VREAD(pci, cl);
+        const uint32_t *ppc = VREAD(pci, savedpc);
+        ptrdiff_t ptop = VREAD(pci, top), pbase = VREAD(pci, base);
         int n = b != 0 ? b - 1 : (int)(L->top - ra);
-        int fresh = ci->flags & CIST_FRESH; /* flags before nresults: see CallInfo in object.h */
-        int wanted = ci->nresults;
         if (L->openupval != NULL && L->openupval->v >= base) upval_close(L, base);
-        if (!fresh && (ci[-1].flags & CIST_LUA)) {
+        if (!fresh && (pflags & CIST_LUA)) {
           /* fast path: return to a Luau caller in this invocation */
           TValue *stk = L->stack;
-          TValue *res = stk + ci->func;
+          TValue *res = stk + func;
           int j;
-          ci--;
+          ci = pci;
+          k = pk;
+          cl = pcl;
+          pc = ppc;
+          base = stk + pbase;
           if (wanted == PAL_MULTRET) {
             for (j = 0; j < n; j++) setobj(res + j, ra + j);
             L->top = res + n; /* the end of the open results, for the caller's consumer */
           } else {
             if (wanted == 1 && n > 0) { /* the most common case */
-              setobj(res, ra);
+              setobj_tagfirst(res, ra);
             } else {
               for (j = 0; j < n && j < wanted; j++) setobj(res + j, ra + j);
               for (; j < wanted; j++) setnilvalue(res + j);
             }
-            L->top = stk + ci->top;
+            L->top = stk + ptop;
           }
           L->ci = ci;
-          pc = ci->savedpc; /* the frame's fields from the last to the first: see CallInfo in object.h */
-          base = stk + ci->base;
-          cl = &clvalue(stk + ci->func)->l;
-          k = cl->p->k;
           break;
         }
         if (fresh && wanted == 1) { /* end of a nested invocation wanting one result (metamethods, pal_call) */

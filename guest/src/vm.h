@@ -3,7 +3,8 @@
  *
  * Frames: L->base_ci[0] is the thread's C level (func = slot 0, base = 1). Every other CallInfo is one of
  *   - a Luau frame (CIST_LUA): base = first register, top = base + maxstacksize, savedpc = next instruction,
- *     extra = number of varargs stored just below base;
+ *     extra = number of varargs stored just below base (read in vararg functions only: other frames may leave
+ *     it stale), cl and k = the closure and its constants (cached by the VM loop);
  *   - a C frame (CIST_C): base = first argument, top = space granted to the C function;
  *   - a protected-call marker (CIST_PCALL / CIST_XPCALL): pcall/xpcall called from Luau code, handled inside the
  *     VM loop (no C recursion). func = the pcall/xpcall slot; the protected function sits at func+1 (pcall) or
