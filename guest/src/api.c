@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "gc.h"
+#include "memops.h"
 
 static const char *const typenames[PAL_NUMTYPES] = {
     "nil", "boolean", "userdata", "number", "vector", "string",
@@ -795,6 +796,81 @@ void pal_rawswapi(pal_State *L, int idx, int64_t a, int64_t b) {
   }
   tab_setint(L, t, a, &vb);
   tab_setint(L, t, b, &va);
+}
+
+/* table.concat's fuel: one unit per item, charged every RAWCONCAT_BATCH items (tablib.c's FUEL_BATCH) */
+#define RAWCONCAT_BATCH 256
+
+/* length of item o (a string or a number, which is formatted into nb), or -1 if it is neither */
+static inline int64_t rawconcat_piece(const TValue *o, const char **s, char *nb) {
+  if (ttisstring(o)) {
+    *s = getstr(tsvalue(o));
+    return (int64_t)tsvalue(o)->len;
+  }
+  if (ttisnumber(o)) {
+    *s = nb;
+    return pal_num2str(nb, nvalue(o));
+  }
+  return -1;
+}
+
+int pal_rawconcat(pal_State *L, int idx, const char *sep, size_t lsep, int64_t i, int64_t j) {
+  Table *t = totable(L, idx);
+  char nb[PAL_NUMBUF];
+  const char *s;
+  uint64_t total = 0;
+  TString *ts;
+  char *p;
+  if (t == NULL) return pal_errorf(L, "table expected");
+  /* pass 1: check the items and measure. Nothing below runs Lua code or the collector, so the items seen here
+     are still there in pass 2. */
+  for (int64_t k = i;; k++) {
+    int64_t len;
+    if (((k - i) & (RAWCONCAT_BATCH - 1)) == RAWCONCAT_BATCH - 1 && pal_chargefuel(L, RAWCONCAT_BATCH))
+      return PAL_ERRSIG;
+    len = rawconcat_piece(tab_getint_inl(t, k), &s, nb);
+    if (len < 0) {
+      /* index printed through %s: pal_pushfstring's %d is a C int */
+      char ib[24], rev[24];
+      int w = 0, q = 0;
+      uint64_t u = k < 0 ? (uint64_t)0 - (uint64_t)k : (uint64_t)k;
+      do {
+        rev[w++] = (char)('0' + (int)(u % 10));
+        u /= 10;
+      } while (u);
+      if (k < 0) ib[q++] = '-';
+      while (w) ib[q++] = rev[--w];
+      ib[q] = '\0';
+      return pal_errorf(L, "invalid value (%s) at index %s in table for 'concat'",
+                        pal_typename(L, ttype(tab_getint_inl(t, k))), ib);
+    }
+    total += (uint64_t)len;
+    if (k == j) break;
+    total += lsep;
+    if (total > ((uint64_t)1 << 30)) return pal_errorf(L, "string length overflow");
+  }
+  if (total > ((uint64_t)1 << 30)) return pal_errorf(L, "string length overflow");
+  if (total / 32 > 0 && pal_chargefuel(L, (int64_t)(total / 32))) return PAL_ERRSIG;
+  /* pass 2: copy straight into the result's string object */
+  ts = str_newbuf(L, (size_t)total);
+  if (ts == NULL) return PAL_ERRSIG;
+  p = getstr(ts);
+  for (int64_t k = i;; k++) {
+    size_t len = (size_t)rawconcat_piece(tab_getint_inl(t, k), &s, nb);
+    mem_copy(p, s, len);
+    p += len;
+    if (k == j) break;
+    mem_copy(p, sep, lsep);
+    p += lsep;
+  }
+  ts = str_intern(L, ts);
+  if (ts == NULL) return PAL_ERRSIG;
+  {
+    TValue v;
+    setsvalue(&v, ts);
+    pushobj(L, &v);
+  }
+  return 1;
 }
 
 int pal_rawgetfield(pal_State *L, int idx, const char *k) {

@@ -56,9 +56,20 @@ static inline void mem_copy(void *dst, const void *src, size_t n) {
     memcpy(d + n - 8, &b, 8);
     return;
   }
-  while (n > 0) {
-    *d++ = *s++;
-    n--;
+  if (n >= 4) { /* 4..7 bytes: two overlapping 4-byte words */
+    uint32_t a, b;
+    memcpy(&a, s, 4);
+    memcpy(&b, s + n - 4, 4);
+    memcpy(d, &a, 4);
+    memcpy(d + n - 4, &b, 4);
+  } else if (n >= 2) { /* 2..3 bytes */
+    uint16_t a, b;
+    memcpy(&a, s, 2);
+    memcpy(&b, s + n - 2, 2);
+    memcpy(d, &a, 2);
+    memcpy(d + n - 2, &b, 2);
+  } else if (n == 1) {
+    *d = *s;
   }
 }
 

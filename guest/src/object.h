@@ -357,6 +357,13 @@ void mem_releasepool(global_State *g); /* give every pooled block back to the sy
 /* string.c */
 TString *str_new(pal_State *L, const char *s, size_t len); /* NULL on OOM (error pending) */
 TString *str_newz(pal_State *L, const char *s);
+/* Building a string in place (saves copying it from a scratch buffer): str_newbuf allocates an uninterned string
+   object for len bytes (NULL on OOM, error pending; its data[len] is already '\0'), which the caller fills and
+   then hands to str_intern. That returns the interned equal string: buf itself, or an older equal string (buf is
+   freed); NULL on OOM (buf freed, error pending). An uninterned buffer is in no list the collector sees, so a
+   collection in between neither marks nor frees it; it must not escape before str_intern. */
+TString *str_newbuf(pal_State *L, size_t len);
+TString *str_intern(pal_State *L, TString *buf);
 void str_resize(pal_State *L, uint32_t newsize);
 
 /* table.c (all raw; no read-only checks) */

@@ -156,6 +156,11 @@ void pal_rawswapi(pal_State *L, int idx, int64_t a, int64_t b); /* raw t[a], t[b
    Returns 1 if that result is truthy, 0 if not (the stack is as before), or -1 with the call's error pending (as
    for pal_call); on success *len = the raw #t after the call (a comparator that resized t shows there). */
 int pal_callrawpair(pal_State *L, int fidx, int tidx, int64_t a, int64_t b, int64_t *len);
+/* table.concat's work: pushes the raw t[i] .. sep .. t[i+1] .. ... .. t[j] (i <= j; t = the table at idx) and
+   returns 1, or returns PAL_ERRSIG with an error pending: an item that is neither a string nor a number ("invalid
+   value (<type>) at index <k> in table for 'concat'"), a result over 1 GiB, fuel (1 unit per item, charged every
+   256 items, then 1 per 32 bytes of the result) or memory. Numbers are formatted as by tostring. */
+int pal_rawconcat(pal_State *L, int idx, const char *sep, size_t lsep, int64_t i, int64_t j);
 int pal_next(pal_State *L, int idx); /* key popped; pushes key,value and returns 1, or 0 at the end;
                                          invalid key => pending "invalid key to 'next'" and returns 0 */
 int pal_getmetatable(pal_State *L, int idx); /* raw metatable (ignores __metatable); pushes it and returns 1, or 0 */

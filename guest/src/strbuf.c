@@ -56,11 +56,12 @@ int sb_reserve(StrBuf *b, size_t extra) {
 }
 
 int sb_add(StrBuf *b, const void *p, size_t n) {
-  if (n == 0) return 1;
-  if (!sb_reserve(b, n)) return 0;
+  if (n > b->cap - b->len && !sb_reserve(b, n)) return 0;
   mem_copy(b->p + b->len, p, n);
   b->len += n;
-  return sb_charge(b, n);
+  b->uncharged += n;
+  if (b->uncharged >= SB_CHARGEBATCH) return sb_charge(b, 0);
+  return 1;
 }
 
 int sb_addc(StrBuf *b, char c) {

@@ -8,12 +8,48 @@
 #include "strfmt.h"
 
 #include "digits.h"
+#include "memops.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #define ITEM_MAX 512 /* enough for "%99.99f" of 1e308 */
+#define OUT_MAX 1024 /* the output is gathered in a local buffer of this size and handed to io->put in chunks */
+
+/* the local output buffer: items are formatted straight into it (at most ITEM_MAX bytes each) */
+typedef struct Out {
+  const StrFmtIO *io;
+  size_t n;
+  char buf[OUT_MAX];
+} Out;
+
+/* 0 ok, nonzero = the put callback failed (as for every out_* function) */
+static int out_flush(Out *o) {
+  size_t n = o->n;
+  o->n = 0;
+  return n != 0 && o->io->put(o->io->ud, o->buf, n);
+}
+
+static __attribute__((noinline)) int out_putslow(Out *o, const char *s, size_t n) {
+  if (out_flush(o)) return 1;
+  if (n > OUT_MAX / 2) return o->io->put(o->io->ud, s, n); /* long pieces bypass the buffer */
+  mem_copy(o->buf, s, n);
+  o->n = n;
+  return 0;
+}
+
+static inline int out_put(Out *o, const char *s, size_t n) {
+  if (n > OUT_MAX - o->n) return out_putslow(o, s, n);
+  mem_copy(o->buf + o->n, s, n);
+  o->n += n;
+  return 0;
+}
+
+/* makes room for one item (ITEM_MAX bytes) at o->buf + o->n */
+static int out_room(Out *o) {
+  return ITEM_MAX > OUT_MAX - o->n ? out_flush(o) : 0;
+}
 
 static int is_digit(char c) { return c >= '0' && c <= '9'; }
 static int is_flag(char c) { return c == '-' || c == '+' || c == ' ' || c == '#' || c == '0'; }
@@ -55,19 +91,19 @@ static void build_form(char *out, const Spec *sp, const char *lenmod, char conv)
   *o = '\0';
 }
 
-static int put_padded(const StrFmtIO *io, const Spec *sp, const char *s, size_t n) {
+static int put_padded(Out *io, const Spec *sp, const char *s, size_t n) {
   size_t pad = (sp->width > 0 && (size_t)sp->width > n) ? (size_t)sp->width - n : 0;
   int left = memchr(sp->flags, '-', (size_t)sp->nflags) != NULL;
   static const char spaces[100] = "                                                                                                   ";
-  if (!left && pad && io->put(io->ud, spaces, pad)) return 1;
-  if (n && io->put(io->ud, s, n)) return 1;
-  if (left && pad && io->put(io->ud, spaces, pad)) return 1;
+  if (!left && pad && out_put(io, spaces, pad)) return 1;
+  if (n && out_put(io, s, n)) return 1;
+  if (left && pad && out_put(io, spaces, pad)) return 1;
   return 0;
 }
 
-static int put_quoted(const StrFmtIO *io, const char *s, size_t n) {
+static int put_quoted(Out *io, const char *s, size_t n) {
   size_t i, run = 0;
-  if (io->put(io->ud, "\"", 1)) return 1;
+  if (out_put(io, "\"", 1)) return 1;
   for (i = 0; i < n; i++) {
     const char *esc = NULL;
     size_t elen = 2;
@@ -79,12 +115,12 @@ static int put_quoted(const StrFmtIO *io, const char *s, size_t n) {
     case '\0': esc = "\\000"; elen = 4; break;
     default: continue;
     }
-    if (i > run && io->put(io->ud, s + run, i - run)) return 1;
-    if (io->put(io->ud, esc, elen)) return 1;
+    if (i > run && out_put(io, s + run, i - run)) return 1;
+    if (out_put(io, esc, elen)) return 1;
     run = i + 1;
   }
-  if (n > run && io->put(io->ud, s + run, n - run)) return 1;
-  return io->put(io->ud, "\"", 1);
+  if (n > run && out_put(io, s + run, n - run)) return 1;
+  return out_put(io, "\"", 1);
 }
 
 /* ---- exact fast paths for common numeric conversions (no snprintf: in wasm, the C library formats floating
@@ -103,13 +139,9 @@ static int fast_flags_ok(const Spec *sp) {
 /* copy body (n bytes) into item padded to the spec's width */
 static int fast_pad(char *item, const Spec *sp, const char *body, int n) {
   int pad = sp->width > n ? sp->width - n : 0;
-  if (sp->nflags == 1) { /* '-' */
-    memcpy(item, body, (size_t)n);
-    memset(item + n, ' ', (size_t)pad);
-  } else {
-    memset(item, ' ', (size_t)pad);
-    memcpy(item + pad, body, (size_t)n);
-  }
+  int left = sp->nflags == 1; /* '-' */
+  for (int i = 0; i < pad; i++) item[left ? n + i : i] = ' ';
+  mem_copy(item + (left ? 0 : pad), body, (size_t)n);
   return n + pad;
 }
 
@@ -261,15 +293,19 @@ static int fast_g(char *item, const Spec *sp, double v) {
 int strfmt_format(const char *fmt, size_t len, const StrFmtIO *io, char *err, size_t errsz) {
   const char *p = fmt, *end = fmt + len;
   int argn = 1;
+  Out out;
+  out.io = io;
+  out.n = 0;
   while (p < end) {
-    const char *pct = memchr(p, '%', (size_t)(end - p));
+    const char *pct = p;
     Spec sp;
     const char *q;
-    if (pct == NULL) return io->put(io->ud, p, (size_t)(end - p)) ? STRFMT_CBFAIL : STRFMT_OK;
-    if (pct > p && io->put(io->ud, p, (size_t)(pct - p))) return STRFMT_CBFAIL;
+    while (pct < end && *pct != '%') pct++; /* (literal runs are short: no memchr call) */
+    if (pct > p && out_put(&out, p, (size_t)(pct - p))) return STRFMT_CBFAIL;
+    if (pct == end) break;
     p = pct + 1;
     if (p < end && *p == '%') {
-      if (io->put(io->ud, "%", 1)) return STRFMT_CBFAIL;
+      if (out_put(&out, "%", 1)) return STRFMT_CBFAIL;
       p++;
       continue;
     }
@@ -285,11 +321,11 @@ int strfmt_format(const char *fmt, size_t len, const StrFmtIO *io, char *err, si
       double dummy;
       p++;
       if (io->arg(io->ud, argn, STRFMT_ARGANY, &dummy, &s, &n)) return STRFMT_CBFAIL;
-      if (n && io->put(io->ud, s, n)) return STRFMT_CBFAIL;
+      if (n && out_put(&out, s, n)) return STRFMT_CBFAIL;
       continue;
     }
     /* scan the form */
-    memset(&sp, 0, sizeof sp);
+    sp.nflags = 0;
     sp.width = sp.precision = -1;
     q = p;
     while (q < end && is_flag(*q)) {
@@ -321,12 +357,14 @@ int strfmt_format(const char *fmt, size_t len, const StrFmtIO *io, char *err, si
     switch (sp.conv) {
     case 'd': case 'i': case 'c': case 'o': case 'u': case 'x': case 'X':
     case 'e': case 'E': case 'f': case 'g': case 'G': {
-      char form[40], item[ITEM_MAX];
+      char form[40], *item;
       double v;
       int n;
       const char *dummy_s;
       size_t dummy_n;
       if (io->arg(io->ud, argn, STRFMT_ARGNUM, &v, &dummy_s, &dummy_n)) return STRFMT_CBFAIL;
+      if (out_room(&out)) return STRFMT_CBFAIL;
+      item = out.buf + out.n; /* ITEM_MAX bytes */
       n = -1;
       if (sp.width < 100) {
         switch (sp.conv) {
@@ -338,30 +376,30 @@ int strfmt_format(const char *fmt, size_t len, const StrFmtIO *io, char *err, si
         }
       }
       if (n >= 0) {
-        if (n && io->put(io->ud, item, (size_t)n)) return STRFMT_CBFAIL;
+        out.n += (size_t)n;
         break;
       }
       switch (sp.conv) {
       case 'd': case 'i':
         build_form(form, &sp, "ll", 'd');
-        n = snprintf(item, sizeof item, form, (long long)strfmt_toint64(v));
+        n = snprintf(item, ITEM_MAX, form, (long long)strfmt_toint64(v));
         break;
       case 'c':
         build_form(form, &sp, "", 'c');
-        n = snprintf(item, sizeof item, form, (int)(unsigned char)(uint64_t)strfmt_toint64(v));
+        n = snprintf(item, ITEM_MAX, form, (int)(unsigned char)(uint64_t)strfmt_toint64(v));
         break;
       case 'o': case 'u': case 'x': case 'X':
         build_form(form, &sp, "ll", sp.conv);
-        n = snprintf(item, sizeof item, form, (unsigned long long)strfmt_touint64(v));
+        n = snprintf(item, ITEM_MAX, form, (unsigned long long)strfmt_touint64(v));
         break;
       default:
         build_form(form, &sp, "", sp.conv);
-        n = snprintf(item, sizeof item, form, v);
+        n = snprintf(item, ITEM_MAX, form, v);
         break;
       }
       if (n < 0) n = 0;
-      if ((size_t)n >= sizeof item) n = (int)sizeof item - 1;
-      if (n && io->put(io->ud, item, (size_t)n)) return STRFMT_CBFAIL;
+      if (n >= ITEM_MAX) n = ITEM_MAX - 1;
+      out.n += (size_t)n;
       break;
     }
     case 's': {
@@ -370,12 +408,12 @@ int strfmt_format(const char *fmt, size_t len, const StrFmtIO *io, char *err, si
       double dummy;
       if (io->arg(io->ud, argn, STRFMT_ARGSTR, &dummy, &s, &n)) return STRFMT_CBFAIL;
       if (sp.precision < 0 && (!sp.hasform || n >= 100)) {
-        if (n && io->put(io->ud, s, n)) return STRFMT_CBFAIL;
+        if (n && out_put(&out, s, n)) return STRFMT_CBFAIL;
       } else {
         const char *z = memchr(s, '\0', n);
         size_t cn = z ? (size_t)(z - s) : n;
         if (sp.precision >= 0 && cn > (size_t)sp.precision) cn = (size_t)sp.precision;
-        if (put_padded(io, &sp, s, cn)) return STRFMT_CBFAIL;
+        if (put_padded(&out, &sp, s, cn)) return STRFMT_CBFAIL;
       }
       break;
     }
@@ -384,7 +422,7 @@ int strfmt_format(const char *fmt, size_t len, const StrFmtIO *io, char *err, si
       size_t n;
       double dummy;
       if (io->arg(io->ud, argn, STRFMT_ARGSTR, &dummy, &s, &n)) return STRFMT_CBFAIL;
-      if (put_quoted(io, s, n)) return STRFMT_CBFAIL;
+      if (put_quoted(&out, s, n)) return STRFMT_CBFAIL;
       break;
     }
     case '*':
@@ -399,5 +437,5 @@ int strfmt_format(const char *fmt, size_t len, const StrFmtIO *io, char *err, si
     }
     }
   }
-  return STRFMT_OK;
+  return out_flush(&out) ? STRFMT_CBFAIL : STRFMT_OK;
 }

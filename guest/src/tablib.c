@@ -247,36 +247,7 @@ static int tab_remove(pal_State *L) {
   return 1;
 }
 
-/* ---- concat: two passes (measure, then copy into one scratch buffer): linear in the output size ---- */
-static int concat_piece(pal_State *L, int64_t k, const char **s, size_t *len, char *numbuf) {
-  int t = pal_rawgeti(L, 1, k);
-  if (t == PAL_TSTRING) {
-    *s = pal_tolstring(L, -1, len);
-    return 1;
-  }
-  if (t == PAL_TNUMBER) {
-    *len = (size_t)pal_num2str(numbuf, pal_tonumber(L, -1));
-    *s = numbuf;
-    return 1;
-  }
-  char ib[32];
-  const char *tn = pal_typename(L, t);
-  /* index printed through %s: pal_pushfstring's %d is a C int */
-  int w = 0;
-  uint64_t u = k < 0 ? (uint64_t)0 - (uint64_t)k : (uint64_t)k;
-  char rev[24];
-  do {
-    rev[w++] = (char)('0' + (int)(u % 10));
-    u /= 10;
-  } while (u);
-  int q = 0;
-  if (k < 0) ib[q++] = '-';
-  while (w) ib[q++] = rev[--w];
-  ib[q] = 0;
-  pal_errorf(L, "invalid value (%s) at index %s in table for 'concat'", tn, ib);
-  return 0;
-}
-
+/* ---- concat (pal_rawconcat: two passes, measure then copy, linear in the output size) ---- */
 static int tab_concat(pal_State *L) {
   if (!checktab(L, 1, 0)) return PAL_ERRSIG;
   size_t lsep = 0;
@@ -289,39 +260,7 @@ static int tab_concat(pal_State *L) {
     pal_pushlstring(L, "", 0);
     return 1;
   }
-  char numbuf[PAL_NUMBUF];
-  const char *s;
-  size_t len;
-  uint64_t total = 0;
-  for (int64_t k = i;; k++) {
-    if (((k - i) & (FUEL_BATCH - 1)) == FUEL_BATCH - 1 && charge(L, FUEL_BATCH)) return PAL_ERRSIG;
-    if (!concat_piece(L, k, &s, &len, numbuf)) return PAL_ERRSIG;
-    pal_pop(L, 1);
-    total += len;
-    if (k == last) break;
-    total += lsep;
-    if (total > ((uint64_t)1 << 30)) return pal_errorf(L, "string length overflow");
-  }
-  if (total > ((uint64_t)1 << 30)) return pal_errorf(L, "string length overflow");
-  if (charge(L, (int64_t)(total / 32))) return PAL_ERRSIG;
-  if (total == 0) {
-    pal_pushlstring(L, "", 0);
-    return 1;
-  }
-  uint8_t *out = pal_newbuffer(L, (size_t)total); /* scratch at index 5 */
-  if (out == NULL) return PAL_ERRSIG;
-  size_t pos = 0;
-  for (int64_t k = i;; k++) {
-    if (!concat_piece(L, k, &s, &len, numbuf)) return PAL_ERRSIG; /* cannot fail: checked above */
-    memcpy(out + pos, s, len);
-    pos += len;
-    pal_pop(L, 1);
-    if (k == last) break;
-    if (lsep) memcpy(out + pos, sep, lsep);
-    pos += lsep;
-  }
-  pal_pushlstring(L, (const char *)out, (size_t)total);
-  return 1;
+  return pal_rawconcat(L, 1, sep, lsep, i, last);
 }
 
 /* ---- pack / unpack ---- */

@@ -361,8 +361,12 @@ int vm_len(pal_State *L, const TValue *o, TValue *res) {
 
 #define tostringable(o) (ttisstring(o) || ttisnumber(o))
 
+/* Results longer than this are built directly in their string object (str_newbuf), which saves copying them
+   once more; shorter ones, which more often already exist, in a stack buffer looked up by str_new. */
+#define CONCAT_SMALL 64
+
 int vm_concat(pal_State *L, int total, int last) {
-  char small[256];
+  char small[CONCAT_SMALL];
   do {
     TValue *top = L->stack + L->ci->base + last + 1;
     int n = 2;
@@ -379,8 +383,8 @@ int vm_concat(pal_State *L, int total, int last) {
     } else {
       /* collect as many string/number operands as possible from the top */
       size_t tl = 0;
-      char *buf, *p;
-      TString *ts;
+      char *p;
+      TString *ts, *tsb = NULL;
       /* the first NUMCACHE numbers met (from the top) are formatted once, into nb; later ones twice */
       enum { NUMCACHE = 4 };
       char nb[NUMCACHE][PAL_NUMBUF];
@@ -404,16 +408,16 @@ int vm_concat(pal_State *L, int total, int last) {
       }
       if (tl >= 4096 && pal_chargefuel(L, (int64_t)(tl / 64))) return L->errstatus;
       if (tl <= sizeof small)
-        buf = small;
+        p = small;
       else {
-        buf = (char *)mem_alloc(L, tl);
-        if (buf == NULL) return L->errstatus;
+        tsb = str_newbuf(L, tl);
+        if (tsb == NULL) return L->errstatus;
+        p = getstr(tsb);
       }
-      p = buf;
       for (j = n; j > 0; j--) {
         const TValue *o = top - j;
         if (ttisstring(o)) {
-          memcpy(p, getstr(tsvalue(o)), tsvalue(o)->len);
+          mem_copy(p, getstr(tsvalue(o)), tsvalue(o)->len);
           p += tsvalue(o)->len;
         } else if (--nnum < NUMCACHE) { /* the numbers come back in the reverse order */
           mem_copy(p, nb[nnum], (size_t)nlen[nnum]);
@@ -425,8 +429,7 @@ int vm_concat(pal_State *L, int total, int last) {
           p += l;
         }
       }
-      ts = str_new(L, buf, tl);
-      if (buf != small) mem_free(L, buf, tl);
+      ts = tsb != NULL ? str_intern(L, tsb) : str_new(L, small, tl);
       if (ts == NULL) return L->errstatus;
       setsvalue(top - n, ts);
     }
