@@ -93,9 +93,10 @@ static void setindex(pal_State *L, int idx, const TValue *v) {
   if (idx == PAL_GLOBALSINDEX) {
     if (ttistable(v)) {
       TValue *f = L->stack + L->ci->func;
-      if (ttisfunction(f))
+      if (ttisfunction(f)) {
+        gc_unseal(&clvalue(f)->c);
         clvalue(f)->c.env = hvalue(v);
-      else
+      } else
         L->gt = hvalue(v);
     }
     return;
@@ -953,6 +954,7 @@ int pal_setmetatable(pal_State *L, int idx) {
   if (o != NULL) {
     switch (ttype(o)) {
       case PAL_TTABLE:
+        gc_unseal(hvalue(o));
         hvalue(o)->metatable = mt;
         if (hvalue(o)->watched) G(L)->gver++; /* (see global_State.gver) */
         break;
@@ -974,6 +976,7 @@ int pal_getreadonly(pal_State *L, int idx) {
 void pal_setreadonly(pal_State *L, int idx, int enabled) {
   Table *t = totable(L, idx);
   if (t == NULL) return;
+  gc_unseal(t); /* unfrozen, it can be written without going through table.c */
   t->readonly = enabled != 0;
   if (t->watched) G(L)->gver++; /* a cached global lookup may rely on its metatable being read-only */
 }
@@ -1006,6 +1009,7 @@ int pal_setfenv(pal_State *L, int idx) {
   if (o != NULL && ttistable(L->top - 1)) {
     Table *env = hvalue(L->top - 1);
     if (ttisfunction(o)) {
+      gc_unseal(&clvalue(o)->c);
       clvalue(o)->c.env = env;
       res = 1;
     } else if (ttisthread(o)) {

@@ -479,8 +479,12 @@ int vm_handleerror(pal_State *L, int entry) {
     }
     {
       TValue ev = L->errval;
-      TValue *func;
+      TValue *func, *dead;
       int wanted;
+      /* the highest slot the failed frames used: they are discarded, and their values must not stay reachable
+         through stale slots (a script that caught "not enough memory" needs its garbage collected) */
+      dead = L->stack + L->ci->top;
+      if (dead < L->top) dead = L->top;
       c = L->base_ci + found;
       func = L->stack + c->func;
       wanted = c->nresults;
@@ -490,6 +494,9 @@ int vm_handleerror(pal_State *L, int entry) {
       setbvalue(func, 0);
       setobj(func + 1, &ev);
       vm_poscall(L, c, func, 2);
+      /* slots above the results: the callee frames', and in a Luau caller only temporaries above the call's
+         register (the compiler puts a call at the first free register) */
+      for (TValue *o = func + (wanted > 2 ? wanted : 2); o < dead; o++) setnilvalue(o);
       if (L->ci->flags & CIST_MARKER) wanted = vm_finishframes(L, wanted);
       if (ci_index(L, L->ci) >= entry && ci_isLua(L->ci) && wanted != PAL_MULTRET)
         L->top = L->stack + L->ci->top;

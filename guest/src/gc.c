@@ -6,8 +6,14 @@
  * names, memerrmsg), objects get MARKBIT; tables, closures, protos and threads are queued on g->gray (through
  * their gclist field) and traversed iteratively. Weak tables (metatable __mode with 'k' and/or 'v') do not mark
  * their weak parts and are collected on g->weak; after marking, their entries whose weak key or value is an
- * unmarked object (strings never count: they are values) are removed. Sweep: the string table and g->allgc;
+ * unmarked object (strings never count: they are values) are removed. Sweep: g->strgc (strings) and g->allgc;
  * survivors lose MARKBIT, FIXEDBIT objects always survive.
+ *
+ * Sealing (gc_seal, once the built-ins are frozen): every object reachable from the built-ins gets FIXEDBIT and
+ * SEALBIT, and its tables and closures move from allgc to g->sealedgc. Marking treats a SEALBIT object as marked
+ * without traversing it, and the sweep never sees sealedgc. This is sound while everything a SEALBIT object
+ * references is itself sealed, i.e. while it is unchanged since gc_seal: every change clears SEALBIT first
+ * (gc_unseal, object.h), and each collection traverses the sealedgc objects that lost it as roots.
  */
 #include "gc.h"
 
@@ -32,9 +38,16 @@ static void markvalue(global_State *g, const TValue *v) {
 
 static void markobject(global_State *g, GCObject *o) {
   GCObject **list;
-  if (o == NULL || (o->marked & MARKBIT)) return;
+  if (o == NULL || (o->marked & (MARKBIT | SEALBIT))) return;
   o->marked |= MARKBIT;
   switch (o->tt) {
+    case PAL_TTABLE: {
+      Table *t = (Table *)o;
+      if (t->metatable == NULL && t->sizearray == 0 && tab_isdummy(t)) return; /* nothing to traverse */
+      t->gclist = g->gray;
+      g->gray = o;
+      return;
+    }
     case PAL_TSTRING:
     case PAL_TBUFFER: return;
     case PAL_TUSERDATA: markobject(g, (GCObject *)((Udata *)o)->metatable); return;
@@ -200,19 +213,22 @@ void gc_freeobj(pal_State *L, GCObject *o) {
   }
 }
 
+/* Strings are swept from strgc, whose allocation order walks memory far more sequentially than the hash chains
+   do; a dead string is then unlinked from its chain, which is usually short. */
 static void sweepstrings(pal_State *L) {
   global_State *g = G(L);
-  for (uint32_t i = 0; i < g->strt_size; i++) {
-    TString **p = &g->strt[i];
-    while (*p != NULL) {
-      TString *ts = *p;
-      if ((ts->marked & (MARKBIT | FIXEDBIT)) || ts->reserved != 0) {
-        ts->marked &= (uint8_t)~MARKBIT;
-        p = &ts->hnext;
-      } else {
-        *p = ts->hnext;
-        str_free(L, ts);
-      }
+  GCObject **p = &g->strgc;
+  while (*p != NULL) {
+    TString *ts = (TString *)*p;
+    if ((ts->marked & (MARKBIT | FIXEDBIT)) || ts->reserved != 0) {
+      ts->marked &= (uint8_t)~MARKBIT;
+      p = &ts->gcnext;
+    } else {
+      TString **q = &g->strt[ts->hash & (g->strt_size - 1)];
+      while (*q != ts) q = &(*q)->hnext;
+      *q = ts->hnext;
+      *p = ts->gcnext;
+      str_free(L, ts);
     }
   }
 }
@@ -255,6 +271,8 @@ void gc_fullcollect(pal_State *L) {
   for (int i = 0; i < PAL_NUMTYPES; i++) markobject(g, (GCObject *)g->mt[i]);
   for (int i = 0; i < TM_N; i++) markobject(g, (GCObject *)g->tmname[i]);
   markobject(g, (GCObject *)g->memerrmsg);
+  for (GCObject *o = g->sealedgc; o != NULL; o = o->gcnext)
+    if (!(o->marked & SEALBIT)) markobject(g, o); /* changed since gc_seal */
   propagate(g);
   clearweak(g);
   /* dead threads leave g->threads, their open upvalues closed (some may be referenced by live closures) before
@@ -270,9 +288,64 @@ void gc_fullcollect(pal_State *L) {
   }
   sweepstrings(L);
   sweepobjects(L);
+  for (GCObject *o = g->sealedgc; o != NULL; o = o->gcnext) o->marked &= (uint8_t)~MARKBIT;
   if (g->mainthread != NULL) g->mainthread->marked &= (uint8_t)~MARKBIT; /* (not in allgc) */
   L->marked &= (uint8_t)~MARKBIT;
   gc_setthreshold(g);
+}
+
+/* How gc_seal can keep o (not a string: strings can always be sealed): SEAL_NO if it cannot, SEAL_FIX if o can
+   change without a gc_unseal (a C closure's upvalues, a userdata's metatable), so that it stays in sealedgc
+   without SEALBIT, traversed at every collection, SEAL_YES otherwise. */
+enum { SEAL_NO, SEAL_FIX, SEAL_YES };
+static int sealable(global_State *g, GCObject *o) {
+  switch (o->tt) {
+    case PAL_TTABLE: return weakmode(g, (Table *)o) == 0 ? SEAL_YES : SEAL_NO;
+    case PAL_TFUNCTION:
+      if (!cl_isC((Closure *)o)) return SEAL_NO;
+      return ((Closure *)o)->c.nupvalues == 0 ? SEAL_YES : SEAL_FIX;
+    case PAL_TUSERDATA: return SEAL_FIX;
+    default: return SEAL_NO; /* (upvalues, protos, threads, buffers: none among the built-ins) */
+  }
+}
+
+void gc_seal(pal_State *L, Table *t) {
+  global_State *g = G(L);
+  int ok = 1;
+  GCObject **p;
+  /* mark what t reaches (MARKBIT: nothing is marked between collections) */
+  g->gray = NULL;
+  g->weak = NULL;
+  markobject(g, (GCObject *)t);
+  propagate(g);
+  g->weak = NULL;
+  if (g->mainthread->marked & MARKBIT) { /* (not in allgc) */
+    g->mainthread->marked &= (uint8_t)~MARKBIT;
+    ok = 0;
+  }
+  for (GCObject *o = g->allgc; o != NULL; o = o->gcnext)
+    if ((o->marked & MARKBIT) && sealable(g, o) == SEAL_NO) ok = 0;
+  /* move the marked objects to sealedgc (or only unmark them if one cannot be sealed) */
+  for (p = &g->allgc; *p != NULL;) {
+    GCObject *o = *p;
+    if (!(o->marked & MARKBIT)) {
+      p = &o->gcnext;
+      continue;
+    }
+    o->marked &= (uint8_t)~MARKBIT;
+    if (!ok) {
+      p = &o->gcnext;
+      continue;
+    }
+    o->marked |= FIXEDBIT;
+    if (sealable(g, o) == SEAL_YES) o->marked |= SEALBIT;
+    if (o->tt == PAL_TTABLE) ((Table *)o)->watched = 1; /* table.c's writes test it to unseal (WATCHEDWRITE) */
+    *p = o->gcnext;
+    o->gcnext = g->sealedgc;
+    g->sealedgc = o;
+  }
+  for (GCObject *o = g->strgc; o != NULL; o = o->gcnext)
+    if (o->marked & MARKBIT) o->marked = (uint8_t)((o->marked & ~MARKBIT) | (ok ? FIXEDBIT | SEALBIT : 0));
 }
 
 void gc_checkstep(pal_State *L) {
@@ -282,17 +355,20 @@ void gc_checkstep(pal_State *L) {
 void gc_freeall(pal_State *L) {
   global_State *g = G(L);
   g->threads = NULL;
+  while (g->sealedgc != NULL) {
+    GCObject *o = g->sealedgc;
+    g->sealedgc = o->gcnext;
+    gc_freeobj(L, o);
+  }
   while (g->allgc != NULL) {
     GCObject *o = g->allgc;
     g->allgc = o->gcnext;
     gc_freeobj(L, o);
   }
-  for (uint32_t i = 0; i < g->strt_size; i++) {
-    while (g->strt[i] != NULL) {
-      TString *ts = g->strt[i];
-      g->strt[i] = ts->hnext;
-      str_free(L, ts);
-    }
+  while (g->strgc != NULL) {
+    TString *ts = (TString *)g->strgc;
+    g->strgc = ts->gcnext;
+    str_free(L, ts);
   }
   mem_freevector(L, g->strt, g->strt_size, TString *);
   g->strt = NULL;

@@ -64,6 +64,8 @@ void pal_openlibs(pal_State *L) {
     if (ttistable(&val)) hvalue(&val)->readonly = 1;
   g->builtins->readonly = 1;
   if (g->mt[PAL_TSTRING] != NULL) g->mt[PAL_TSTRING]->readonly = 1;
+  gc_seal(L, g->builtins);
+  if (g->mt[PAL_TSTRING] != NULL) gc_seal(L, g->mt[PAL_TSTRING]);
 }
 
 void pal_sandboxthread(pal_State *L) {

@@ -304,8 +304,10 @@ struct global_State {
   TString **strt;
   uint32_t strt_size;
   uint32_t strt_nuse;
+  GCObject *strgc; /* every string, newest first (through gcnext): the order the collector sweeps them in */
   /* GC (gc.c) */
-  GCObject *allgc;     /* every collectable object except strings (they live in strt) */
+  GCObject *allgc;     /* every collectable object except strings (they live in strt) and sealed ones */
+  GCObject *sealedgc;  /* tables and C closures sealed by gc_seal (never freed before pal_close; see gc.c) */
   uint8_t currentwhite;
   GCObject *gray;
   GCObject *weak;      /* weak tables found during marking */
@@ -421,6 +423,14 @@ void vm_seterror(pal_State *L, int status, const TValue *errval);
 /* gc.c */
 void gc_checkstep(pal_State *L); /* call at VM safe points: collects when totalbytes >= gcthreshold */
 void gc_fullcollect(pal_State *L);
+/* Seal everything reachable from t (the read-only built-ins) so that collections neither traverse nor sweep it.
+   Only tables, C closures without upvalues and strings can be sealed; otherwise nothing is. */
+void gc_seal(pal_State *L, Table *t);
+/* GCObject.marked bit of a sealed object whose contents have not changed since gc_seal. Every change to a sealed
+   table's entries or metatable, to its read-only flag, or to a sealed C closure's environment must clear it first
+   (gc_unseal): the collector then traverses that object again at every collection. */
+#define SEALBIT 0x10
+#define gc_unseal(o) ((o)->marked &= (uint8_t)~SEALBIT)
 
 /* number.c (implements pal_num2str / pal_str2num) */
 

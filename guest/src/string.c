@@ -93,7 +93,7 @@ static TString *str_alloc(pal_State *L, size_t len) {
   }
   ts = (TString *)mem_realloc(L, NULL, 0, sizestring(len));
   if (ts == NULL) return NULL;
-  ts->gcnext = NULL;
+  ts->gcnext = NULL; /* on g->strgc once linked (str_link): a buffer may still be freed unlinked */
   ts->tt = PAL_TSTRING;
   ts->reserved = 0;
   ts->len = (uint32_t)len;
@@ -122,6 +122,8 @@ static int str_link(pal_State *L, TString *ts, uint32_t h) {
   ts->hnext = g->strt[h & (g->strt_size - 1)];
   g->strt[h & (g->strt_size - 1)] = ts;
   g->strt_nuse++;
+  ts->gcnext = g->strgc; /* the sweeper's list of strings (gc.c) */
+  g->strgc = (GCObject *)ts;
   return 1;
 }
 
@@ -166,7 +168,7 @@ TString *str_newz(pal_State *L, const char *s) {
   return str_new(L, s, strlen(s));
 }
 
-/* Called by the sweeper after unlinking ts from its chain. */
+/* Called by the sweeper after unlinking ts from its chain and from strgc. */
 void str_free(pal_State *L, TString *ts) {
   G(L)->strt_nuse--;
   mem_realloc(L, ts, sizestring(ts->len), 0);

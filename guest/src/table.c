@@ -39,10 +39,14 @@ static int isinline(const Table *t, const void *p) {
 }
 
 /* Every write entry point (tab_set*, tab_resize) and tab_free of a table that a cached global lookup depends on
-   invalidates every such lookup (global_State.gver). (tab_clear needs not: it only makes values nil.) */
-#define WATCHEDWRITE(L, t) \
-  do {                      \
-    if ((t)->watched) G(L)->gver++; \
+   invalidates every such lookup (global_State.gver). (tab_clear needs not: it only makes values nil.) A sealed
+   table (gc_seal) is always watched, so that the same test unseals it. */
+#define WATCHEDWRITE(L, t)   \
+  do {                        \
+    if ((t)->watched) {       \
+      G(L)->gver++;           \
+      gc_unseal(t);           \
+    }                         \
   } while (0)
 
 static int runerror(pal_State *L, const char *msg) {

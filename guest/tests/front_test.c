@@ -536,6 +536,66 @@ static void check_budgets(void) {
   }
 }
 
+/* The built-ins are sealed after pal_openlibs (gc.c: collections neither traverse nor sweep them). What a host
+   stores into them after unfreezing them, even through the VM's direct slot stores, a metatable set on an unfrozen
+   one, a metatable the host sets on a frozen one and a built-in function's new environment must
+   all survive collections. */
+static void check_sealed_builtins(void) {
+  static const char src[] =
+      "string.upper = {'kept' .. 1}\n" /* overwrites a non-nil slot in place */
+      "setmetatable(math, {__index = function() return 'mi' .. 2 end})\n"
+      "for i = 1, 4 do local t = {} for j = 1, 2000 do t[j] = {j} end collectgarbage() end\n"
+      "return string.upper[1] .. math.nothing .. table.probe[1]";
+  pal_State *L = pal_newstate(64 << 20);
+  int st;
+  const char *got;
+  pal_openlibs(L);
+  pal_sandboxthread(L);
+  pal_getfield(L, PAL_GLOBALSINDEX, "string");
+  pal_setreadonly(L, -1, 0);
+  pal_getfield(L, PAL_GLOBALSINDEX, "math");
+  pal_setreadonly(L, -1, 0);
+  pal_getfield(L, PAL_GLOBALSINDEX, "print");
+  pal_newtable(L);
+  pal_newtable(L);
+  pal_pushstring(L, "env");
+  pal_pushstring(L, "3");
+  pal_concat(L, 2);
+  pal_rawseti(L, -2, 1);
+  pal_setfield(L, -2, "probe");
+  pal_setfenv(L, -2);
+  pal_getfield(L, PAL_GLOBALSINDEX, "table"); /* still frozen: only the host can set its metatable */
+  pal_newtable(L);
+  pal_newtable(L);
+  pal_newtable(L);
+  pal_pushstring(L, "mt");
+  pal_pushstring(L, "4");
+  pal_concat(L, 2);
+  pal_rawseti(L, -2, 1);
+  pal_setfield(L, -2, "probe");
+  pal_setfield(L, -2, "__index");
+  pal_setmetatable(L, -2);
+  pal_settop(L, 0);
+  st = pal_load(L, "=t", src, strlen(src));
+  if (st == PAL_OK) st = pal_pcall(L, 0, 1);
+  got = pal_tostring(L, -1);
+  if (st != PAL_OK || got == NULL || strcmp(got, "kept1mi2mt4") != 0) {
+    printf("FAIL (sealed built-ins): got %s (status %d)\n", got ? got : "(null)", st);
+    failures++;
+  }
+  pal_settop(L, 0);
+  pal_getfield(L, PAL_GLOBALSINDEX, "print");
+  pal_getfenv(L, -1);
+  pal_getfield(L, -1, "probe");
+  pal_rawgeti(L, -1, 1);
+  got = pal_tostring(L, -1);
+  if (got == NULL || strcmp(got, "env3") != 0) {
+    printf("FAIL (sealed built-ins): environment of print lost (%s)\n", got ? got : "(null)");
+    failures++;
+  }
+  pal_close(L);
+}
+
 int main(void) {
   const Case *c;
   const RunCase *r;
@@ -578,6 +638,7 @@ int main(void) {
   check_limits();
   for (r = runs; r->src; r++, n++) run_chunk(r);
   check_chunkid();
+  check_sealed_builtins();
   check_many_constants();
   check_long_loops();
   check_budgets();
