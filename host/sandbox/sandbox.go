@@ -389,7 +389,7 @@ func (e *Engine) New(ctx context.Context, opts Options) (*Sandbox, error) {
 		return nil, fmt.Errorf("sandbox: memory budget %d bytes does not fit under the engine's memory limit of %d bytes",
 			budget, e.limit)
 	}
-	mod, err := e.rt.InstantiateModule(ctx, e.compiled,
+	mod, err := e.rt.InstantiateModule(withGrowingMemory(ctx), e.compiled,
 		wazero.NewModuleConfig().WithName("").WithStartFunctions("_initialize"))
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: instantiating the guest: %w", err)
