@@ -259,8 +259,13 @@ void gc_setthreshold(global_State *g) {
   g->gcthreshold = th;
 }
 
+/* A collection charges fuel for the heap it walks (everything is swept, the live part is marked): the script
+   caused that work, and fuel is how the host bounds a script's time and lets other guilds run. */
+#define GC_FUEL_BYTES 64 /* heap bytes per fuel unit */
+
 void gc_fullcollect(pal_State *L) {
   global_State *g = G(L);
+  g->fuel -= (int64_t)(g->totalbytes / GC_FUEL_BYTES); /* (the next safe point calls the host when it is used up) */
   g->gray = NULL;
   g->weak = NULL;
   /* roots */
