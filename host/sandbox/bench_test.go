@@ -62,53 +62,64 @@ func BenchmarkCompare(b *testing.B) {
 		wasmOut, nativeOut  string
 		gopherOut, problems string
 	}
+	srcs := make([][]byte, len(files))
+	for k, file := range files {
+		var err error
+		if srcs[k], err = os.ReadFile(file); err != nil {
+			b.Fatal(err)
+		}
+	}
 	var rows []row
 	for i := 0; i < b.N; i++ {
-		rows = rows[:0]
-		for _, file := range files {
-			src, err := os.ReadFile(file)
-			if err != nil {
-				b.Fatal(err)
-			}
-			r := row{name: strings.TrimSuffix(filepath.Base(file), ".lua")}
-			var problems []string
+		// One engine at a time over all files: the Go heap one engine leaves (gopher-lua's garbage, the wasm
+		// instances' memories) then never lands on another engine's runs.
+		rows = make([]row, len(files))
+		problems := make([][]string, len(files))
+		for k, file := range files {
+			rows[k].name = strings.TrimSuffix(filepath.Base(file), ".lua")
 			for rep := 0; rep < reps; rep++ {
-				d, out, err := runWasm(ctx, engine, budget, filepath.Base(file), src)
+				d, out, err := runWasm(ctx, engine, budget, filepath.Base(file), srcs[k])
 				if err != nil {
-					problems = append(problems, "wasm: "+err.Error())
+					problems[k] = append(problems[k], "wasm: "+err.Error())
 					break
 				}
-				r.wasm, r.wasmOut = best(r.wasm, d), out
+				rows[k].wasm, rows[k].wasmOut = best(rows[k].wasm, d), out
 			}
-			if native != "" {
+		}
+		if native != "" {
+			for k, file := range files {
 				for rep := 0; rep < reps; rep++ {
 					d, out, err := runNative(native, file)
 					if err != nil {
-						problems = append(problems, "native: "+err.Error())
+						problems[k] = append(problems[k], "native: "+err.Error())
 						break
 					}
-					r.native, r.nativeOut = best(r.native, d), out
+					rows[k].native, rows[k].nativeOut = best(rows[k].native, d), out
 				}
 			}
+		}
+		for k := range files {
 			for rep := 0; rep < reps; rep++ {
-				d, out, err := runGopher(string(src))
+				d, out, err := runGopher(string(srcs[k]))
 				if err != nil {
-					problems = append(problems, "gopher-lua: "+err.Error())
+					problems[k] = append(problems[k], "gopher-lua: "+err.Error())
 					break
 				}
-				r.goph, r.gopherOut = best(r.goph, d), out
+				rows[k].goph, rows[k].gopherOut = best(rows[k].goph, d), out
 			}
+		}
+		for k := range rows {
+			r := &rows[k]
 			if r.wasmOut != r.gopherOut {
-				problems = append(problems, fmt.Sprintf("output differs: wasm %q, gopher-lua %q", r.wasmOut, r.gopherOut))
+				problems[k] = append(problems[k], fmt.Sprintf("output differs: wasm %q, gopher-lua %q", r.wasmOut, r.gopherOut))
 			}
 			if native != "" && r.wasmOut != r.nativeOut {
-				problems = append(problems, fmt.Sprintf("output differs: wasm %q, native %q", r.wasmOut, r.nativeOut))
+				problems[k] = append(problems[k], fmt.Sprintf("output differs: wasm %q, native %q", r.wasmOut, r.nativeOut))
 			}
-			r.problems = strings.Join(problems, "; ")
+			r.problems = strings.Join(problems[k], "; ")
 			if r.problems != "" {
 				b.Errorf("%s: %s", r.name, r.problems)
 			}
-			rows = append(rows, r)
 		}
 	}
 
