@@ -11,6 +11,7 @@ import (
 
 	"github.com/palisade-bot/palisade/abi"
 	"github.com/palisade-bot/palisade/host/abihost"
+	"github.com/palisade-bot/palisade/host/linmem"
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/experimental"
@@ -142,7 +143,7 @@ func (h *Host) takeSnapshot(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("guildvm: %w", err)
 	}
-	mem := &sliceMemory{max: uint64(h.cfg.MaxMemoryPages) * pageSize}
+	mem := &sliceMemory{linmem.Slice{Max: uint64(h.cfg.MaxMemoryPages) * pageSize}}
 	actx := experimental.WithMemoryAllocator(ctx, experimental.MemoryAllocatorFunc(func(_, _ uint64) experimental.LinearMemory { return mem }))
 	mod, err := h.rt.InstantiateModule(actx, h.cm, wazero.NewModuleConfig().WithName("").WithStartFunctions("_initialize"))
 	if err != nil {
@@ -249,7 +250,7 @@ func (h *Host) restore(ctx context.Context, budget int64, im *image) (*instance,
 			}
 			useCow = false
 		}
-		m := &sliceMemory{max: l}
+		m := &sliceMemory{linmem.Slice{Max: l}}
 		mem = m
 		return m
 	})

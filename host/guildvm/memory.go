@@ -1,6 +1,7 @@
 package guildvm
 
 import (
+	"github.com/palisade-bot/palisade/host/linmem"
 	"github.com/tetratelabs/wazero/experimental"
 )
 
@@ -15,32 +16,6 @@ type linearMemory interface {
 }
 
 // sliceMemory is the portable fallback: a Go slice grown on demand, restored by copying the image.
-type sliceMemory struct {
-	buf []byte
-	max uint64
-}
+type sliceMemory struct{ linmem.Slice }
 
-func (m *sliceMemory) Reallocate(size uint64) []byte {
-	if size > m.max {
-		return nil
-	}
-	if size <= uint64(cap(m.buf)) {
-		m.buf = m.buf[:size]
-		return m.buf
-	}
-	c := uint64(cap(m.buf)) * 2
-	if c < size {
-		c = size
-	}
-	if c > m.max {
-		c = m.max
-	}
-	nb := make([]byte, size, c)
-	copy(nb, m.buf)
-	m.buf = nb
-	return nb
-}
-
-func (m *sliceMemory) Free() { m.buf = nil }
-
-func (m *sliceMemory) ceiling() uint64 { return m.max }
+func (m *sliceMemory) ceiling() uint64 { return m.Max }

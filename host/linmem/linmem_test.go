@@ -1,10 +1,10 @@
-package sandbox
+package linmem
 
 import "testing"
 
-func TestGrowingMemory(t *testing.T) {
+func TestSlice(t *testing.T) {
 	const page = 64 << 10
-	m := &growingMemory{buf: make([]byte, 0, page), max: 10 * page}
+	m := &Slice{Buf: make([]byte, 0, page), Max: 10 * page}
 	steps := []struct {
 		size    uint64
 		ok      bool
@@ -27,7 +27,7 @@ func TestGrowingMemory(t *testing.T) {
 			}
 			continue
 		}
-		if uint64(len(b)) != s.size || cap(b) < s.wantCap || uint64(cap(b)) > m.max {
+		if uint64(len(b)) != s.size || cap(b) < s.wantCap || uint64(cap(b)) > m.Max {
 			t.Fatalf("Reallocate(%d): len %d cap %d, want len %d cap >= %d (<= max)", s.size, len(b), cap(b), s.size, s.wantCap)
 		}
 		for i := uint64(0); i < prev; i += page / 2 {
