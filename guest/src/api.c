@@ -954,9 +954,8 @@ int pal_setmetatable(pal_State *L, int idx) {
   if (o != NULL) {
     switch (ttype(o)) {
       case PAL_TTABLE:
-        gc_unseal(hvalue(o));
+        tab_changed(G(L), hvalue(o));
         hvalue(o)->metatable = mt;
-        if (hvalue(o)->watched) G(L)->gver++; /* (see global_State.gver) */
         break;
       case PAL_TUSERDATA: uvalue(o)->metatable = mt; break;
       default:
@@ -976,9 +975,9 @@ int pal_getreadonly(pal_State *L, int idx) {
 void pal_setreadonly(pal_State *L, int idx, int enabled) {
   Table *t = totable(L, idx);
   if (t == NULL) return;
-  gc_unseal(t); /* unfrozen, it can be written without going through table.c */
+  tab_changed(G(L), t); /* unfrozen, it can be written without going through table.c, and a cached global
+                           lookup may rely on its metatable being read-only */
   t->readonly = enabled != 0;
-  if (t->watched) G(L)->gver++; /* a cached global lookup may rely on its metatable being read-only */
 }
 
 int pal_getfenv(pal_State *L, int idx) {

@@ -318,9 +318,8 @@ static int base_setmetatable(pal_State *L) {
       !ttisnil(tab_getstr(t->metatable, G(L)->tmname[TM_METATABLE])))
     return pal_errorf(L, "cannot change a protected metatable");
   if (t->readonly) return pal_errorf(L, "attempt to modify a readonly table");
-  gc_unseal(t);
+  tab_changed(G(L), t);
   t->metatable = mt;
-  if (t->watched) G(L)->gver++; /* a cached global lookup may have gone through the old one */
   L->top = base + 1;
   return 1;
 }

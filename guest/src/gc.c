@@ -161,7 +161,7 @@ static void clearweak(global_State *g) {
   for (GCObject *o = g->weak; o != NULL; o = ((Table *)o)->gclist) {
     Table *t = (Table *)o;
     int wk = t->weakmode & 1, wv = t->weakmode & 2;
-    if (t->watched) g->gver++; /* entries may be cleared */
+    tab_changed(g, t); /* entries may be cleared */
     if (wv)
       for (int i = 0; i < t->sizearray; i++)
         if (iscleared(&t->array[i])) setnilvalue(&t->array[i]);
@@ -344,7 +344,7 @@ void gc_seal(pal_State *L, Table *t) {
     }
     o->marked |= FIXEDBIT;
     if (sealable(g, o) == SEAL_YES) o->marked |= SEALBIT;
-    if (o->tt == PAL_TTABLE) ((Table *)o)->watched = 1; /* table.c's writes test it to unseal (WATCHEDWRITE) */
+    if (o->tt == PAL_TTABLE) ((Table *)o)->watched = 1; /* every writer unseals it through tab_changed */
     *p = o->gcnext;
     o->gcnext = g->sealedgc;
     g->sealedgc = o;

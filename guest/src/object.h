@@ -432,6 +432,17 @@ void gc_seal(pal_State *L, Table *t);
 #define SEALBIT 0x10
 #define gc_unseal(o) ((o)->marked &= (uint8_t)~SEALBIT)
 
+/* t's entries, metatable or read-only flag are about to change. A watched table (a cached global lookup went
+   through it, or it is sealed: gc_seal watches every sealed table) then invalidates every cached lookup
+   (global_State.gver) and loses its seal. Every writer calls this: table.c's write entry points and tab_free, the
+   VM's inline stores, setmetatable, pal_setreadonly, weak-table clearing. */
+static inline void tab_changed(global_State *g, Table *t) {
+  if (t->watched) {
+    g->gver++;
+    gc_unseal(t);
+  }
+}
+
 /* number.c (implements pal_num2str / pal_str2num) */
 
 /* ================= execution layer ================= */

@@ -38,16 +38,6 @@ static int isinline(const Table *t, const void *p) {
   return (uintptr_t)p - (uintptr_t)t < tab_blocksize(t);
 }
 
-/* Every write entry point (tab_set*, tab_resize) and tab_free of a table that a cached global lookup depends on
-   invalidates every such lookup (global_State.gver). (tab_clear needs not: it only makes values nil.) A sealed
-   table (gc_seal) is always watched, so that the same test unseals it. */
-#define WATCHEDWRITE(L, t)   \
-  do {                        \
-    if ((t)->watched) {       \
-      G(L)->gver++;           \
-      gc_unseal(t);           \
-    }                         \
-  } while (0)
 
 static int runerror(pal_State *L, const char *msg) {
   TString *s = str_newz(L, msg);
@@ -359,7 +349,7 @@ int tab_resize(pal_State *L, Table *t, int nasize, int nhsize) {
   int oldasize = t->sizearray;
   int oldhsize = tab_isdummy(t) ? 0 : tab_sizenode(t);
   int need = 0;
-  WATCHEDWRITE(L, t);
+  tab_changed(G(L), t);
   if (nasize < 0) nasize = 0;
   if (nhsize < 0) nhsize = 0;
   if (nasize > MAXASIZE) return runerror(L, "table overflow");
@@ -479,7 +469,7 @@ static int setnum(pal_State *L, Table *t, double n, const TValue *val) {
 }
 
 int tab_setint(pal_State *L, Table *t, int64_t n, const TValue *val) {
-  WATCHEDWRITE(L, t);
+  tab_changed(G(L), t);
   if ((uint64_t)n - 1 < (uint64_t)t->sizearray) {
     t->tmcache = 0;
     setobj(&t->array[n - 1], val);
@@ -491,7 +481,7 @@ int tab_setint(pal_State *L, Table *t, int64_t n, const TValue *val) {
 int tab_setstr(pal_State *L, Table *t, TString *key, const TValue *val) {
   TValue k;
   Node *mp = hashpos(t, key->hash), *n = mp;
-  WATCHEDWRITE(L, t);
+  tab_changed(G(L), t);
   t->tmcache = 0;
   for (;;) {
     if (n->keytt == PAL_TSTRING && n->key.gc == (GCObject *)key) {
@@ -508,7 +498,7 @@ int tab_setstr(pal_State *L, Table *t, TString *key, const TValue *val) {
 
 int tab_set(pal_State *L, Table *t, const TValue *key, const TValue *val) {
   Node *mp, *nd;
-  WATCHEDWRITE(L, t);
+  tab_changed(G(L), t);
   switch (ttype(key)) {
     case PAL_TNIL: t->tmcache = 0; return runerror(L, "table index is nil");
     case PAL_TNUMBER: return setnum(L, t, nvalue(key), val);
@@ -528,7 +518,7 @@ int tab_set(pal_State *L, Table *t, const TValue *key, const TValue *val) {
 
 int tab_setnew(pal_State *L, Table *t, const TValue *key, const TValue *val) {
   Node *mp;
-  WATCHEDWRITE(L, t);
+  tab_changed(G(L), t);
   switch (ttype(key)) {
     case PAL_TNUMBER: t->tmcache = 0; return setnumhash(L, t, nvalue(key), val, 1);
     case PAL_TNIL: return tab_set(L, t, key, val); /* the error */
@@ -597,12 +587,13 @@ Table *tab_new(pal_State *L, int narray, int nhash) {
 }
 
 void tab_free(pal_State *L, Table *t) {
-  WATCHEDWRITE(L, t); /* its address may be reused */
+  tab_changed(G(L), t); /* (its address may be reused) */
   if (t->array != NULL && !isinline(t, t->array)) mem_freevector(L, t->array, t->sizearray, TValue);
   if (!tab_isdummy(t) && !isinline(t, t->node)) mem_freevector(L, t->node, tab_sizenode(t), Node);
   mem_free(L, t, tab_blocksize(t));
 }
 
+/* (no tab_changed: values only become nil, which a cached global lookup re-checks and a sealed table may lose) */
 void tab_clear(Table *t) {
   clearvalues(t->array, t->sizearray);
   if (!tab_isdummy(t)) {

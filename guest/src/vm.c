@@ -636,8 +636,8 @@ static inline int fastbuiltin(global_State *g, int id, const TValue *args, int n
       if (nargs < 2 || !ttistable(args) || (!ttistable(args + 1) && !ttisnil(args + 1))) return 0;
       t = hvalue(args);
       if (t->metatable != NULL || t->readonly) return 0;
+      tab_changed(g, t);
       t->metatable = ttistable(args + 1) ? hvalue(args + 1) : NULL;
-      if (t->watched) g->gver++;
       setobj(res, args);
       return 1;
     }
@@ -1066,7 +1066,7 @@ newframe:
                lookup */
             if (slot != &pal_nilobject) {
               h->tmcache = 0;
-              if (h->watched) g->gver++; /* as in tab_set */
+              tab_changed(g, h); /* as in tab_set */
               setobj(slot, ra);
               break;
             }
@@ -1092,7 +1092,7 @@ newframe:
           if (rawnewkey(L, h)) { /* as in OP_SETTABLE */
             if (slot != &pal_nilobject) {
               h->tmcache = 0;
-              if (h->watched) g->gver++;
+              tab_changed(g, h);
               setobj(slot, ra);
               break;
             }
