@@ -39,38 +39,31 @@ static inline int mem_eq(const void *a, const void *b, size_t n) {
   return 1;
 }
 
+/* copies n bytes, sizeof(T) <= n <= 2 * sizeof(T), from s to d as two possibly overlapping T-sized words */
+#define MEM_COPY2(T, d, s, n)                          \
+  do {                                                 \
+    T a_, b_;                                          \
+    memcpy(&a_, (s), sizeof(T));                       \
+    memcpy(&b_, (s) + (n) - sizeof(T), sizeof(T));     \
+    memcpy((d), &a_, sizeof(T));                       \
+    memcpy((d) + (n) - sizeof(T), &b_, sizeof(T));     \
+  } while (0)
+
 /* memcpy for the short copies string code does most (a few bytes per piece): inline below 16 bytes, so the wasm
    build makes no call into the C library's memcpy for them */
 static inline void mem_copy(void *dst, const void *src, size_t n) {
   unsigned char *d = (unsigned char *)dst;
   const unsigned char *s = (const unsigned char *)src;
-  if (n >= 16) {
+  if (n >= 16)
     memcpy(d, s, n);
-    return;
-  }
-  if (n >= 8) { /* 8..15 bytes: two overlapping 8-byte words */
-    uint64_t a, b;
-    memcpy(&a, s, 8);
-    memcpy(&b, s + n - 8, 8);
-    memcpy(d, &a, 8);
-    memcpy(d + n - 8, &b, 8);
-    return;
-  }
-  if (n >= 4) { /* 4..7 bytes: two overlapping 4-byte words */
-    uint32_t a, b;
-    memcpy(&a, s, 4);
-    memcpy(&b, s + n - 4, 4);
-    memcpy(d, &a, 4);
-    memcpy(d + n - 4, &b, 4);
-  } else if (n >= 2) { /* 2..3 bytes */
-    uint16_t a, b;
-    memcpy(&a, s, 2);
-    memcpy(&b, s + n - 2, 2);
-    memcpy(d, &a, 2);
-    memcpy(d + n - 2, &b, 2);
-  } else if (n == 1) {
+  else if (n >= 8)
+    MEM_COPY2(uint64_t, d, s, n);
+  else if (n >= 4)
+    MEM_COPY2(uint32_t, d, s, n);
+  else if (n >= 2)
+    MEM_COPY2(uint16_t, d, s, n);
+  else if (n == 1)
     *d = *s;
-  }
 }
 
 #endif

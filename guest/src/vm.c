@@ -743,6 +743,19 @@ static inline void setobj_tagfirst(TValue *dst, const TValue *src) {
 #endif
 }
 
+/* The n results at first moved to res for a caller wanting `wanted` of them (PAL_MULTRET: all), nil-filled; the
+   caller then sets L->top (res + n for PAL_MULTRET). What vm_poscall does, for the loop's fast paths. */
+static inline void moveresults(TValue *res, const TValue *first, int n, int wanted) {
+  int j;
+  if (wanted == 1 && n > 0) { /* the most common case */
+    setobj_tagfirst(res, first);
+    return;
+  }
+  if (wanted == PAL_MULTRET) wanted = n;
+  for (j = 0; j < n && j < wanted; j++) setobj(res + j, first + j);
+  for (; j < wanted; j++) setnilvalue(res + j);
+}
+
 #define SAVEPC() (ci->savedpc = pc)
 /* For wasm only (natively the compiler's own choices are better):
    OPAQUE(p) makes the compiler forget how p was computed. For p = ci - 1, the negative offset would otherwise be
@@ -1383,7 +1396,7 @@ newframe:
             TValue *stk = L->stack, *res, *first;
             CallInfo *cci = ci + 1;
             ptrdiff_t fo = ra - stk;
-            int n, j;
+            int n;
             /* a builtin computed inline, without a frame (only here, after the checks of a real call: a call
                that would overflow the stack still fails the same way) */
             if (f->c.builtin != FB_NONE && callbuiltin(L, f->c.builtin, ra, (int)(top - ra) - 1, nresults)) break;
@@ -1411,18 +1424,8 @@ newframe:
             ci = cci - 1;
             L->ci = ci;
             base = stk + ci->base;
-            if (nresults == PAL_MULTRET) {
-              for (j = 0; j < n; j++) setobj(res + j, first + j);
-              L->top = res + n;
-            } else {
-              if (nresults == 1 && n > 0) { /* the most common case */
-                setobj(res, first);
-              } else {
-                for (j = 0; j < n && j < nresults; j++) setobj(res + j, first + j);
-                for (; j < nresults; j++) setnilvalue(res + j);
-              }
-              L->top = stk + ci->top;
-            }
+            moveresults(res, first, n, nresults);
+            L->top = nresults == PAL_MULTRET ? res + n : stk + ci->top;
             if (g->totalbytes >= g->gcthreshold) gc_checkstep(L); /* live values are below L->top */
             break;
           }
@@ -1462,24 +1465,13 @@ newframe:
           /* fast path: return to a Luau caller in this invocation */
           TValue *stk = L->stack;
           TValue *res = stk + func;
-          int j;
           ci = pci;
           k = pk;
           cl = pcl;
           pc = ppc;
           base = stk + pbase;
-          if (wanted == PAL_MULTRET) {
-            for (j = 0; j < n; j++) setobj(res + j, ra + j);
-            L->top = res + n; /* the end of the open results, for the caller's consumer */
-          } else {
-            if (wanted == 1 && n > 0) { /* the most common case */
-              setobj_tagfirst(res, ra);
-            } else {
-              for (j = 0; j < n && j < wanted; j++) setobj(res + j, ra + j);
-              for (; j < wanted; j++) setnilvalue(res + j);
-            }
-            L->top = stk + ptop;
-          }
+          moveresults(res, ra, n, wanted);
+          L->top = wanted == PAL_MULTRET ? res + n : stk + ptop; /* open results: their end, for the consumer */
           L->ci = ci;
           break;
         }
