@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "gc.h"
+#include "digits.h"
 #include "memops.h"
 
 static const char *const typenames[PAL_NUMTYPES] = {
@@ -832,18 +833,12 @@ int pal_rawconcat(pal_State *L, int idx, const char *sep, size_t lsep, int64_t i
     len = rawconcat_piece(tab_getint_inl(t, k), &s, nb);
     if (len < 0) {
       /* index printed through %s: pal_pushfstring's %d is a C int */
-      char ib[24], rev[24];
-      int w = 0, q = 0;
-      uint64_t u = k < 0 ? (uint64_t)0 - (uint64_t)k : (uint64_t)k;
-      do {
-        rev[w++] = (char)('0' + (int)(u % 10));
-        u /= 10;
-      } while (u);
-      if (k < 0) ib[q++] = '-';
-      while (w) ib[q++] = rev[--w];
-      ib[q] = '\0';
+      char ib[24], *b = ib + sizeof ib - 1;
+      *b = '\0';
+      b = digits_utoa(b, k < 0 ? (uint64_t)0 - (uint64_t)k : (uint64_t)k);
+      if (k < 0) *--b = '-';
       return pal_errorf(L, "invalid value (%s) at index %s in table for 'concat'",
-                        pal_typename(L, ttype(tab_getint_inl(t, k))), ib);
+                        pal_typename(L, ttype(tab_getint_inl(t, k))), b);
     }
     total += (uint64_t)len;
     if (k == j) break;

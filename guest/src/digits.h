@@ -1,5 +1,5 @@
 /*
- * digits.h - decimal digits of unsigned integers, for number.c (tostring) and strfmt.c (string.format).
+ * digits.h - decimal digits of unsigned integers, for number.c (tostring), strfmt.c (string.format) and api.c.
  *
  * The wasm back end emits real division instructions even for constant divisors (slow, and 64-bit ones more so),
  * so digits are produced two at a time from a table, with a multiply-shift for the 32-bit division by 100 and
