@@ -56,7 +56,15 @@ func mockOps(t testing.TB, syncCap, asyncCap string) *abihost.Ops {
 		}},
 		&abihost.Op{Name: "test.async", Cap: asyncCap, Async: true, Perform: func(ctx context.Context, st abihost.State, arg abi.Value) (abi.Value, error) {
 			if s, ok := arg.(string); ok && strings.HasPrefix(s, "sleep") {
-				time.Sleep(50 * time.Millisecond)
+				// "sleep" waits 50 ms, "sleep:DURATION" that long (or until ctx ends)
+				d := 50 * time.Millisecond
+				if v, err := time.ParseDuration(strings.TrimPrefix(s, "sleep:")); err == nil {
+					d = v
+				}
+				select {
+				case <-time.After(d):
+				case <-ctx.Done():
+				}
 			}
 			if s, ok := arg.(string); ok && s == "fail" {
 				return nil, errors.New("discord said no")

@@ -40,8 +40,8 @@ func TestLRUCap(t *testing.T) {
 func TestCapacityAllBusy(t *testing.T) {
 	h, _ := newMockHost(t, func(c *Config) { c.MaxInstances = 1; c.IdleTimeout = -1 })
 	done := make(chan error)
-	go func() { _, err := dispatch(t, h, 1, "call", "sleep"); done <- err }()
-	time.Sleep(15 * time.Millisecond)
+	go func() { _, err := dispatch(t, h, 1, "call", "sleep:300ms"); done <- err }()
+	waitInUse(t, h, 1) // (a fixed pause here flaked on a loaded machine: guild 2 came first)
 	if _, err := dispatch(t, h, 2, "count", nil); !errors.Is(err, ErrCapacity) {
 		t.Fatalf("err = %v, want ErrCapacity", err)
 	}
@@ -131,6 +131,21 @@ func TestPerGuildBudget(t *testing.T) {
 	}
 }
 
+// waitInUse waits until guild g has an event in progress (its slot then counts against MaxInstances).
+func waitInUse(t *testing.T, h *Host, g uint64) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		h.mu.Lock()
+		vm := h.vms[g]
+		busy := vm != nil && vm.refs > 0
+		h.mu.Unlock()
+		if busy {
+			return
+		}
+	}
+	t.Fatalf("guild %d never had an event in progress", g)
+}
+
 func hasGuild(h *Host, g uint64) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -146,7 +161,8 @@ func TestCancelTrapBreaks(t *testing.T) {
 	mustInt(t, v, err, 1)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
 	defer cancel()
-	data, _ := abi.Encode("sleep")
+	// (the op outlasts the deadline by far: with a 50 ms op a loaded machine once delivered its result first)
+	data, _ := abi.Encode("sleep:10s")
 	if _, err := h.Dispatch(ctx, 1, Event{Name: "trapcancel", Encoded: data}); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("trapcancel: %v, want the context's error", err)
 	}
