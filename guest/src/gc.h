@@ -27,8 +27,6 @@
 
 /* table.c: number of nodes in the hash part (the empty hash part is a shared dummy node: nodemask 0) */
 #define tab_sizenode(t) ((int)(t)->nodemask + 1)
-extern Node tab_dummynode; /* the shared empty hash part (never written) */
-#define tab_isdummy(t) ((t)->node == &tab_dummynode)
 
 /* string.c */
 void str_free(pal_State *L, TString *ts);

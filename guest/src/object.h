@@ -381,6 +381,8 @@ int tab_setstr(pal_State *L, Table *t, TString *key, const TValue *val);
 /* tab_set for a key that a lookup (tab_get*) just found absent: &pal_nilobject, i.e. neither an array slot nor a
    node; spares the second lookup */
 int tab_setnew(pal_State *L, Table *t, const TValue *key, const TValue *val);
+extern Node tab_dummynode; /* the shared empty hash part (never written) */
+#define tab_isdummy(t) ((t)->node == &tab_dummynode)
 /* Iteration: *key = nil starts; returns 1 and updates key/val, 0 at the end, -1 invalid key (error pending). */
 int tab_next(pal_State *L, Table *t, TValue *key, TValue *val);
 /* Iteration by position (used by the VM's generalized iteration): index 0 starts; returns the next index (>0)

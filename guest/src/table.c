@@ -242,7 +242,7 @@ static int ceillog2(unsigned x) {
 
 /* Insert a key known to be absent into the hash part (no rehash); mp is its main position. Returns the value
    slot, NULL if the hash part is full. */
-static TValue *insertnode(Table *t, Node *mp, const TValue *key) {
+static inline __attribute__((always_inline)) TValue *insertnode(Table *t, Node *mp, const TValue *key) {
   if (!ttisnil(&mp->val) || tab_isdummy(t)) {
     Node *f = NULL, *other;
     if (!tab_isdummy(t)) {
@@ -280,7 +280,7 @@ static TValue *insertnode(Table *t, Node *mp, const TValue *key) {
 }
 
 /* store a live key into a table with enough room (used while rebuilding) */
-static void reinsert(Table *t, const TValue *key, const TValue *val) {
+static inline __attribute__((always_inline)) void reinsert(Table *t, const TValue *key, const TValue *val) {
   TValue *slot;
   if (ttisnumber(key)) {
     int i = arrayindex(t, nvalue(key));
@@ -372,6 +372,19 @@ int tab_resize(pal_State *L, Table *t, int nasize, int nhsize) {
 static int rehash(pal_State *L, Table *t, const TValue *extra) {
   int nums[MAXABITS + 1];
   int nint, total, inarray = 0, nasize;
+  if (t->sizearray == 0 && !ttisnumber(extra)) {
+    /* no array part and no number key to add (records, objects): the array part stays empty unless the hash
+       part holds a number key, so the slices are only counted then */
+    int size = tab_isdummy(t) ? 0 : tab_sizenode(t), i;
+    total = 1;
+    for (i = 0; i < size; i++) {
+      const Node *n = &t->node[i];
+      if (ttisnil(&n->val)) continue;
+      if (n->keytt == PAL_TNUMBER) break;
+      total++;
+    }
+    if (i == size) return resize(L, t, 0, total);
+  }
   memset(nums, 0, sizeof nums);
   nint = total = countarray(t, nums);
   if (!tab_isdummy(t)) {
@@ -540,7 +553,7 @@ int tab_setnew(pal_State *L, Table *t, const TValue *key, const TValue *val) {
 /* ---------------- creation / destruction ---------------- */
 
 /* a new table with inline parts: narray array slots and, if lsize >= 0, a hash part of 2^lsize nodes */
-static Table *newtable(pal_State *L, int narray, int lsize) {
+static inline __attribute__((always_inline)) Table *newtable(pal_State *L, int narray, int lsize) {
   size_t asize = (size_t)narray * sizeof(TValue), hsize = lsize < 0 ? 0 : sizeof(Node) << lsize;
   Table *t = (Table *)mem_newobj(L, TAB_HDRSIZE + asize + hsize, PAL_TTABLE);
   if (t == NULL) return NULL;

@@ -508,13 +508,31 @@ int pal_chargefuel(pal_State *L, int64_t units) {
   return 0;
 }
 
-/* tab_getstr inlined into the loop (same lookup: strings are interned, so a key matches by pointer) */
-static inline const TValue *getstr_inl(const Table *t, const TString *key) {
+/* For wasm only (natively the compiler's own choices are better):
+   OPAQUE(p) makes the compiler forget how p was computed. For p = ci - 1, the negative offset would otherwise be
+   folded into every field access, and wasm (whose offsets are unsigned) computes and bounds-checks each address
+   separately.
+   VREAD(p, f) is p->f as a volatile read: the compiler keeps volatile accesses in their order and place, so a hot
+   path that reads a structure's last field first (see CallInfo in object.h) keeps doing so, and wasm bounds-checks
+   the structure once (the compiler is otherwise free to reorder or sink reads of different fields). */
+#ifdef __wasm__
+#define OPAQUE(p) __asm__("" : "+r"(p))
+#define VREAD(p, f) (((const volatile __typeof__(*(p)) *)(p))->f)
+#else
+#define OPAQUE(p) ((void)0)
+#define VREAD(p, f) ((p)->f)
+#endif
+
+/* tab_getstr inlined into the loop (same lookup: strings are interned, so a key matches by pointer). Each node's
+   fields are read up front, its last one first: wasm then bounds-checks a node once, not once per field. */
+static inline __attribute__((always_inline)) const TValue *getstr_inl(const Table *t, const TString *key) {
   const Node *n = &t->node[key->hash & t->nodemask];
   for (;;) {
-    if (n->keytt == PAL_TSTRING && n->key.gc == (const GCObject *)key) return &n->val;
-    if (n->next == 0) return &pal_nilobject;
-    n += n->next;
+    int next = VREAD(n, next), keytt = VREAD(n, keytt);
+    const GCObject *k = VREAD(n, key.gc);
+    if (keytt == PAL_TSTRING && k == (const GCObject *)key) return &n->val;
+    if (next == 0) return &pal_nilobject;
+    n += next;
   }
 }
 
@@ -532,7 +550,7 @@ static inline const TValue *gettm_index(global_State *g, Table *mt) {
 
 /* one level of "__index is a table" for a string key missing from h (the common method-lookup pattern);
    NULL when that does not settle the result */
-static inline const TValue *getstr_viaindex(pal_State *L, Table *h, TString *key) {
+static inline __attribute__((always_inline)) const TValue *getstr_viaindex(pal_State *L, Table *h, TString *key) {
   const TValue *idx = gettm_index(G(L), h->metatable);
   if (idx != NULL && ttistable(idx)) {
     Table *b = hvalue(idx);
@@ -568,7 +586,8 @@ static inline uint32_t fb_u32(double d) {
 
 /* The result of builtin id called with args[0..nargs-1] (nresults wanted), stored to *res; 0 when the call is not
    the plain case handled here (then the C function is called normally: it produces every other result and every
-   error). Each case must give exactly the library function's single result, and none allocates. */
+   error). Each case must give exactly the library function's single result, and none allocates. res may be the
+   slot below args: each case writes it only once it has read the arguments and is going to return 1. */
 static inline int fastbuiltin(global_State *g, int id, const TValue *args, int nargs, int nresults, TValue *res) {
   if (nargs < 1) return 0;
   switch (id) {
@@ -631,11 +650,14 @@ static inline int fastbuiltin(global_State *g, int id, const TValue *args, int n
       if (!ttisstring(args)) return 0;
       setobj(res, args);
       return 1;
-    case FB_SETMETATABLE: { /* a table without a metatable (so none protected) gets a table or nil */
+    case FB_SETMETATABLE: { /* a table whose metatable (if any) is not protected gets a table or nil */
       Table *t;
       if (nargs < 2 || !ttistable(args) || (!ttistable(args + 1) && !ttisnil(args + 1))) return 0;
       t = hvalue(args);
-      if (t->metatable != NULL || t->readonly) return 0;
+      if (t->readonly) return 0;
+      if (t->metatable != NULL && g->tmname[TM_METATABLE] != NULL &&
+          !ttisnil(getstr_inl(t->metatable, g->tmname[TM_METATABLE])))
+        return 0; /* (the error) */
       tab_changed(g, t);
       t->metatable = ttistable(args + 1) ? hvalue(args + 1) : NULL;
       setobj(res, args);
@@ -708,18 +730,15 @@ static inline int fastbuiltin(global_State *g, int id, const TValue *args, int n
    inline (results stored and L->top set as after a call), 0 to make the real call. (A function of its own: the
    interpreter loop keeps its registers.) */
 static int callbuiltin(pal_State *L, int id, TValue *func, int nargs, int nresults) {
-  TValue r;
   int j;
-  if (!fastbuiltin(G(L), id, func + 1, nargs, nresults, &r)) return 0;
+  /* the result goes straight to func: written only on success, after the arguments were read, and a dead slot
+     when no result is wanted */
+  if (!fastbuiltin(G(L), id, func + 1, nargs, nresults, func)) return 0;
   if (nresults == PAL_MULTRET) {
-    setobj(func, &r);
     L->top = func + 1;
     return 1;
   }
-  if (nresults > 0) {
-    setobj(func, &r);
-    for (j = 1; j < nresults; j++) setnilvalue(func + j);
-  }
+  for (j = 1; j < nresults; j++) setnilvalue(func + j);
   L->top = L->stack + L->ci->top; /* (the arguments may have been open ones) */
   return 1;
 }
@@ -757,20 +776,6 @@ static inline void moveresults(TValue *res, const TValue *first, int n, int want
 }
 
 #define SAVEPC() (ci->savedpc = pc)
-/* For wasm only (natively the compiler's own choices are better):
-   OPAQUE(p) makes the compiler forget how p was computed. For p = ci - 1, the negative offset would otherwise be
-   folded into every field access, and wasm (whose offsets are unsigned) computes and bounds-checks each address
-   separately.
-   VREAD(p, f) is p->f as a volatile read: the compiler keeps volatile accesses in their order and place, so a hot
-   path that reads a structure's last field first (see CallInfo in object.h) keeps doing so, and wasm bounds-checks
-   the structure once (the compiler is otherwise free to reorder or sink reads of different fields). */
-#ifdef __wasm__
-#define OPAQUE(p) __asm__("" : "+r"(p))
-#define VREAD(p, f) (((const volatile __typeof__(*(p)) *)(p))->f)
-#else
-#define OPAQUE(p) ((void)0)
-#define VREAD(p, f) ((p)->f)
-#endif
 /* R[A] of the current instruction. Each op computes it itself (rather than once before the switch) so that it is
    not a value shared by every op: wasm runtimes then do not spill it on every dispatch. */
 #define RA() (base + GET_A(i))
@@ -1103,10 +1108,22 @@ newframe:
             break;
           }
           if (rawnewkey(L, h)) { /* as in OP_SETTABLE */
+            Node *mp;
             if (slot != &pal_nilobject) {
               h->tmcache = 0;
               tab_changed(g, h);
               setobj(slot, ra);
+              break;
+            }
+            /* tab_setnew's common case (filling a table sized for its keys, e.g. a constructor's fields) without the
+               call: the new key's main position is free (empty, or a dead key, which is overwritten) */
+            mp = &h->node[tsvalue(kc)->hash & h->nodemask];
+            if (ttisnil(&mp->val) && !ttisnil(ra) && !tab_isdummy(h)) {
+              h->tmcache = 0;
+              tab_changed(g, h);
+              mp->key.gc = gcvalue(kc);
+              mp->keytt = PAL_TSTRING;
+              setobj(&mp->val, ra);
               break;
             }
             SAVEPC();
