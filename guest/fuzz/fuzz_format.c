@@ -6,7 +6,7 @@
  *
  * Input: format bytes, a NUL separator, then argument material: each argument takes one kind byte
  * (even = number built from the next 8 bytes, odd = string of the next (byte & 31) bytes); missing material
- * ends the argument list.
+ * ends the argument list. The first half of the arguments is also described in io.args.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -27,14 +27,17 @@ typedef struct Ctx {
   Arg args[MAXARGS];
   int nargs;
   size_t outlen;
+  int ended;
 } Ctx;
 
-static int put(void *ud, const char *p, size_t n) {
+static int put(void *ud, const char *p, size_t n, int last) {
   Ctx *c = ud;
   volatile char sink = 0;
   size_t i;
   for (i = 0; i < n; i++) sink ^= p[i]; /* touch every byte */
   (void)sink;
+  if (c->ended) abort(); /* nothing may follow the last piece */
+  c->ended = last;
   c->outlen += n;
   return c->outlen > (1u << 20);
 }
@@ -64,11 +67,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   const char *sep = memchr(in, '\0', size);
   size_t lf = sep ? (size_t)(sep - in) : size;
   const uint8_t *q = sep ? (const uint8_t *)sep + 1 : data + size, *end = data + size;
-  char *fmt = malloc(lf ? lf : 1);
+  char *fmt = malloc(lf + 1); /* terminated, as the engine requires */
   char err[128];
   Ctx c;
   StrFmtIO io;
+  StrFmtArg fa[MAXARGS];
+  int i;
   memcpy(fmt, in, lf);
+  fmt[lf] = '\0';
   memset(&c, 0, sizeof c);
   while (q < end && c.nargs < MAXARGS) {
     Arg *a = &c.args[c.nargs];
@@ -89,8 +95,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     c.nargs++;
   }
+  for (i = 0; i < c.nargs; i++) { /* what an interpreter could read directly */
+    fa[i].kind = c.args[i].isnum ? STRFMT_ARGNUM : STRFMT_ARGSTR;
+    fa[i].num = c.args[i].num;
+    fa[i].s = c.args[i].s;
+    fa[i].len = c.args[i].len;
+  }
   io.ud = &c;
   io.nargs = c.nargs + 1;
+  io.args = fa;
+  io.nfast = c.nargs / 2; /* the others through arg() */
   io.put = put;
   io.arg = arg;
   if (strfmt_format(fmt, lf, &io, err, sizeof err) == STRFMT_ERROR && strlen(err) == 0) abort();

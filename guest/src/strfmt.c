@@ -2,8 +2,13 @@
  * strfmt.c - the string.format engine (language reference §4.3), written for Palisade.
  *
  * Spec grammar: '%' flags{0..5 of "-+ #0"} width{0..2 digits} ['.' precision{0..2 digits}] conversion.
- * Numeric conversions go through the C library's snprintf with a rebuilt, bounded specification; %s, %q and %*
- * are produced here so that embedded zeros and long strings are handled without intermediate copies.
+ * The common numeric cases (%d %i %x %X %f %e %E %g with no flag but '-') are converted here exactly; the others
+ * go through the C library's snprintf with a rebuilt, bounded specification. %s, %q and %* are produced here so
+ * that embedded zeros and long strings are handled without intermediate copies.
+ *
+ * Everything is gathered in one local buffer, handed to io->put only when full and at the end, so that a short
+ * result reaches the caller in one piece. (In wasm every call is costly: the engine makes none per item on the
+ * common paths, and arguments the caller described in io->args need no callback.)
  */
 #include "strfmt.h"
 
@@ -17,42 +22,47 @@
 #define ITEM_MAX 512 /* enough for "%99.99f" of 1e308 */
 #define OUT_MAX 1024 /* the output is gathered in a local buffer of this size and handed to io->put in chunks */
 
-/* the local output buffer: items are formatted straight into it (at most ITEM_MAX bytes each) */
-typedef struct Out {
-  const StrFmtIO *io;
-  size_t n;
-  char buf[OUT_MAX];
-} Out;
+/* The output is gathered in a local buffer buf[OUT_MAX] (items are formatted straight into it, at most ITEM_MAX
+   bytes each) up to the write position w, which the functions below take and return: NULL when io->put failed. */
 
-/* 0 ok, nonzero = the put callback failed (as for every out_* function) */
-static int out_flush(Out *o) {
-  size_t n = o->n;
-  o->n = 0;
-  return n != 0 && o->io->put(o->io->ud, o->buf, n);
+static __attribute__((noinline)) char *out_putslow(const StrFmtIO *io, char *buf, char *w, const char *s, size_t n) {
+  if (w > buf && io->put(io->ud, buf, (size_t)(w - buf), 0)) return NULL;
+  if (n > OUT_MAX / 2) return io->put(io->ud, s, n, 0) ? NULL : buf; /* long pieces bypass the buffer */
+  mem_copy(buf, s, n);
+  return buf + n;
 }
 
-static __attribute__((noinline)) int out_putslow(Out *o, const char *s, size_t n) {
-  if (out_flush(o)) return 1;
-  if (n > OUT_MAX / 2) return o->io->put(o->io->ud, s, n); /* long pieces bypass the buffer */
-  mem_copy(o->buf, s, n);
-  o->n = n;
-  return 0;
+static inline char *out_put(const StrFmtIO *io, char *buf, char *w, const char *s, size_t n) {
+  if (n > (size_t)(buf + OUT_MAX - w)) return out_putslow(io, buf, w, s, n);
+  mem_copy(w, s, n);
+  return w + n;
 }
 
-static inline int out_put(Out *o, const char *s, size_t n) {
-  if (n > OUT_MAX - o->n) return out_putslow(o, s, n);
-  mem_copy(o->buf + o->n, s, n);
-  o->n += n;
-  return 0;
+/* makes room for one item (ITEM_MAX bytes) at w */
+static inline char *out_room(const StrFmtIO *io, char *buf, char *w) {
+  if (ITEM_MAX <= buf + OUT_MAX - w) return w;
+  return io->put(io->ud, buf, (size_t)(w - buf), 0) ? NULL : buf;
 }
 
-/* makes room for one item (ITEM_MAX bytes) at o->buf + o->n */
-static int out_room(Out *o) {
-  return ITEM_MAX > OUT_MAX - o->n ? out_flush(o) : 0;
-}
+static inline int is_digit(char c) { return c >= '0' && c <= '9'; }
 
-static int is_digit(char c) { return c >= '0' && c <= '9'; }
-static int is_flag(char c) { return c == '-' || c == '+' || c == ' ' || c == '#' || c == '0'; }
+/* the flags, as bits */
+#define FL_MINUS 1
+#define FL_PLUS 2
+#define FL_SPACE 4
+#define FL_HASH 8
+#define FL_ZERO 16
+
+static inline unsigned flag_bit(char c) {
+  switch (c) {
+  case '-': return FL_MINUS;
+  case '+': return FL_PLUS;
+  case ' ': return FL_SPACE;
+  case '#': return FL_HASH;
+  case '0': return FL_ZERO;
+  default: return 0;
+  }
+}
 
 static void set_err(char *err, size_t errsz, const char *a, const char *mid, const char *b) {
   snprintf(err, errsz, "%s%s%s", a, mid, b);
@@ -69,41 +79,9 @@ uint64_t strfmt_touint64(double v) {
   return (uint64_t)v;
 }
 
-typedef struct Spec {
-  char flags[8];
-  int nflags;
-  int width;     /* -1 = none */
-  int precision; /* -1 = none */
-  char conv;
-  int hasform;   /* anything between '%' and the conversion */
-} Spec;
-
-/* rebuild "%<flags><width>.<prec><lenmod><conv>" */
-static void build_form(char *out, const Spec *sp, const char *lenmod, char conv) {
-  char *o = out;
-  int i;
-  *o++ = '%';
-  for (i = 0; i < sp->nflags; i++) *o++ = sp->flags[i];
-  if (sp->width >= 0) o += sprintf(o, "%d", sp->width);
-  if (sp->precision >= 0) o += sprintf(o, ".%d", sp->precision);
-  while (*lenmod) *o++ = *lenmod++;
-  *o++ = conv;
-  *o = '\0';
-}
-
-static int put_padded(Out *io, const Spec *sp, const char *s, size_t n) {
-  size_t pad = (sp->width > 0 && (size_t)sp->width > n) ? (size_t)sp->width - n : 0;
-  int left = memchr(sp->flags, '-', (size_t)sp->nflags) != NULL;
-  static const char spaces[100] = "                                                                                                   ";
-  if (!left && pad && out_put(io, spaces, pad)) return 1;
-  if (n && out_put(io, s, n)) return 1;
-  if (left && pad && out_put(io, spaces, pad)) return 1;
-  return 0;
-}
-
-static int put_quoted(Out *io, const char *s, size_t n) {
+static char *put_quoted(const StrFmtIO *io, char *buf, char *w, const char *s, size_t n) {
   size_t i, run = 0;
-  if (out_put(io, "\"", 1)) return 1;
+  if ((w = out_put(io, buf, w, "\"", 1)) == NULL) return NULL;
   for (i = 0; i < n; i++) {
     const char *esc = NULL;
     size_t elen = 2;
@@ -115,59 +93,76 @@ static int put_quoted(Out *io, const char *s, size_t n) {
     case '\0': esc = "\\000"; elen = 4; break;
     default: continue;
     }
-    if (i > run && out_put(io, s + run, i - run)) return 1;
-    if (out_put(io, esc, elen)) return 1;
+    if (i > run && (w = out_put(io, buf, w, s + run, i - run)) == NULL) return NULL;
+    if ((w = out_put(io, buf, w, esc, elen)) == NULL) return NULL;
     run = i + 1;
   }
-  if (n > run && out_put(io, s + run, n - run)) return 1;
-  return out_put(io, "\"", 1);
+  if (n > run && (w = out_put(io, buf, w, s + run, n - run)) == NULL) return NULL;
+  return out_put(io, buf, w, "\"", 1);
+}
+
+static const char spaces[100] = "                                                                                                   ";
+
+/* Lays out an item of width (or fewer) bytes around a body of len bytes: writes the padding spaces (on the right
+   when left-justified) and returns where the body goes. The item's length is then max(width, len). */
+static inline char *place(char *item, unsigned fl, int width, int len) {
+  int pad = width > len ? width - len : 0; /* width < 100 */
+  if (fl & FL_MINUS) {
+    mem_copy(item + len, spaces, (size_t)pad);
+    return item;
+  }
+  mem_copy(item, spaces, (size_t)pad);
+  return item + pad;
+}
+
+static inline int item_len(int width, int len) {
+  return width > len ? width : len;
+}
+
+/* %s with a form (a width, a precision or flags; only '-' matters) of a string of cn bytes, cn < 100, written to
+   item (at most 2 * 99 bytes); returns the item's length */
+static inline int put_padded(char *item, unsigned fl, int width, const char *s, size_t cn) {
+  mem_copy(place(item, fl, width, (int)cn), s, cn);
+  return item_len(width, (int)cn);
 }
 
 /* ---- exact fast paths for common numeric conversions (no snprintf: in wasm, the C library formats floating
    point through software long double arithmetic, which is very slow). Each returns the length written to
-   item, or -1 when the case is not covered and snprintf must be used. ---- */
+   item, or -1 when the case is not covered and snprintf must be used. Only no flags or '-' (left-justify), a
+   width, and (where asked) a precision are handled. ---- */
 
 /* the powers of ten that are exact doubles */
 static const double pow10tab[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
                                     1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
 
-/* only no flags or a lone '-' (left-justify), a width, and (where asked) a precision are handled */
-static int fast_flags_ok(const Spec *sp) {
-  return sp->nflags == 0 || (sp->nflags == 1 && sp->flags[0] == '-');
-}
-
-/* copy body (n bytes) into item padded to the spec's width */
-static int fast_pad(char *item, const Spec *sp, const char *body, int n) {
-  int pad = sp->width > n ? sp->width - n : 0;
-  int left = sp->nflags == 1; /* '-' */
-  for (int i = 0; i < pad; i++) item[left ? n + i : i] = ' ';
-  mem_copy(item + (left ? 0 : pad), body, (size_t)n);
-  return n + pad;
-}
-
-static int fast_int(char *item, const Spec *sp, double v) {
-  char buf[32], *e = buf + sizeof buf, *b;
-  if (!fast_flags_ok(sp) || sp->precision >= 0) return -1;
-  if (sp->conv == 'd' || sp->conv == 'i') {
+/* %d %i %x %X without a precision */
+static inline int fast_int(char *item, unsigned fl, int width, char conv, double v) {
+  char *b, *e;
+  int len;
+  if (conv == 'd' || conv == 'i') {
     int64_t x = strfmt_toint64(v);
     uint64_t u = x < 0 ? (uint64_t)0 - (uint64_t)x : (uint64_t)x;
-    b = digits_utoa(e, u);
-    if (x < 0) *--b = '-';
+    len = digits_len(u) + (x < 0);
+    b = place(item, fl, width, len);
+    digits_utoa(b + len, u);
+    if (x < 0) *b = '-';
   } else { /* 'x' / 'X' */
-    const char *digits = sp->conv == 'x' ? "0123456789abcdef" : "0123456789ABCDEF";
+    const char *digits = conv == 'x' ? "0123456789abcdef" : "0123456789ABCDEF";
     uint64_t u = strfmt_touint64(v);
-    b = e;
+    len = (67 - __builtin_clzll(u | 1)) >> 2; /* one digit per 4 bits, at least one */
+    b = place(item, fl, width, len);
+    e = b + len;
     do {
-      *--b = digits[u & 15];
+      *--e = digits[u & 15];
       u >>= 4;
     } while (u != 0);
   }
-  return fast_pad(item, sp, b, (int)(e - b));
+  return item_len(width, len);
 }
 
 /* round |v| * 10^prec to an integer exactly as correctly rounded decimal conversion would, when that can be
    decided safely from the double product; 0 = undecided */
-static int fast_scaled(double av, int prec, uint64_t *out) {
+static inline int fast_scaled(double av, int prec, uint64_t *out) {
   double x, fl, frac;
   if (!(av < 1e15)) return 0; /* also NaN */
   x = av * pow10tab[prec];
@@ -193,8 +188,15 @@ static int fast_scaledk(double av, int k, uint64_t *out) {
   return 1;
 }
 
-/* digits of n with prec decimals ("12.50"), optional sign, at the end of buf ending at e */
-static char *fast_fixedbody(char *e, uint64_t n, int prec, int neg) {
+/* the length of fixedbody's output */
+static inline int fixedbody_len(uint64_t n, int prec, int neg) {
+  int nd = digits_len(n);
+  if (nd < prec + 1) nd = prec + 1;
+  return neg + nd + (prec > 0);
+}
+
+/* the digits of n with prec decimals ("12.50", "0.05", "-3"), with a sign when neg, ending just before e */
+static inline void fixedbody(char *e, uint64_t n, int prec, int neg) {
   char *b;
   if (prec == 0)
     b = digits_utoa(e, n);
@@ -204,27 +206,26 @@ static char *fast_fixedbody(char *e, uint64_t n, int prec, int neg) {
     for (int i = 1; i <= prec; i++) e[-i] = e[-i - 1];
     e[-1 - prec] = '.';
   }
-  if (neg) *--b = '-';
-  return b;
+  if (neg) b[-1] = '-';
 }
 
-static int fast_f(char *item, const Spec *sp, double v) {
-  char buf[64], *e = buf + sizeof buf, *b;
-  int prec = sp->precision < 0 ? 6 : sp->precision;
+/* %f with a precision of at most 9 */
+static inline int fast_f(char *item, unsigned fl, int width, int prec, double v) {
   uint64_t n;
-  if (!fast_flags_ok(sp) || prec > 9) return -1;
+  int len, neg = signbit(v) != 0;
   if (!fast_scaled(v < 0 ? -v : v, prec, &n)) return -1;
-  b = fast_fixedbody(e, n, prec, signbit(v) != 0);
-  return fast_pad(item, sp, b, (int)(e - b));
+  len = fixedbody_len(n, prec, neg);
+  fixedbody(place(item, fl, width, len) + len, n, prec, neg);
+  return item_len(width, len);
 }
 
 /* %e / %E: d.ddde+XX with P <= 9 decimals for finite v */
-static int fast_e(char *item, const Spec *sp, double v) {
-  char buf[64], *e = buf + sizeof buf, *b;
-  int P = sp->precision < 0 ? 6 : sp->precision, X = 0, tries, ax, exact;
+static int fast_e(char *item, unsigned fl, int width, int P, char conv, double v) {
+  char *b;
+  int X = 0, tries, ax, exact, len, neg = signbit(v) != 0;
   double av = v < 0 ? -v : v;
   uint64_t n = 0, lo, hi;
-  if (!fast_flags_ok(sp) || P > 9 || !(av < 1e300)) return -1; /* also NaN */
+  if (!(av < 1e300)) return -1; /* also NaN */
   lo = (uint64_t)pow10tab[P];
   hi = lo * 10;
   if (av > 0) {
@@ -251,61 +252,93 @@ static int fast_e(char *item, const Spec *sp, double v) {
       }
     }
   }
+  /* n has P + 1 digits (0 has them as zeros) and |X| < 100: fast_scaledk took P - X within [-22, 22] */
+  len = neg + P + 1 + (P > 0) + 4;
+  b = place(item, fl, width, len) + len - 4;
   ax = X < 0 ? -X : X;
-  b = e;
-  do {
-    *--b = (char)('0' + ax % 10);
-    ax /= 10;
-  } while (ax != 0);
-  if (e - b < 2) *--b = '0';
-  *--b = X < 0 ? '-' : '+';
-  *--b = sp->conv;
-  b = fast_fixedbody(b, n, P, signbit(v) != 0);
-  return fast_pad(item, sp, b, (int)(e - b));
+  b[0] = conv;
+  b[1] = X < 0 ? '-' : '+';
+  memcpy(b + 2, digit_pairs + 2 * ax, 2);
+  fixedbody(b, n, P, neg);
+  return item_len(width, len);
 }
 
 /* %g for 1 <= |v| < 10^P (fixed notation), or 0 */
-static int fast_g(char *item, const Spec *sp, double v) {
-  char buf[64], *e = buf + sizeof buf, *b;
-  int P = sp->precision < 0 ? 6 : (sp->precision == 0 ? 1 : sp->precision), X, d;
+static int fast_g(char *item, unsigned fl, int width, int precision, double v) {
+  int P = precision < 0 ? 6 : (precision == 0 ? 1 : precision), X, d, len, neg = signbit(v) != 0;
   double av = v < 0 ? -v : v;
   uint64_t n;
-  if (!fast_flags_ok(sp) || P > 9) return -1;
+  if (P > 9) return -1;
   if (av == 0) {
-    b = e;
-    *--b = '0';
-    if (signbit(v)) *--b = '-';
-    return fast_pad(item, sp, b, (int)(e - b));
+    n = 0;
+    d = 0;
+  } else {
+    if (!(av >= 1 && av < pow10tab[P])) return -1;
+    for (X = 0; X + 1 < P && av >= pow10tab[X + 1]; X++) {
+    }
+    d = P - 1 - X;
+    if (!fast_scaled(av, d, &n) || n >= (uint64_t)pow10tab[P]) return -1; /* rounding reached 10^P: exponent form */
+    while (d > 0 && n % 10 == 0) { /* strip trailing zeros (no '#') */
+      n /= 10;
+      d--;
+    }
   }
-  if (!(av >= 1 && av < pow10tab[P])) return -1;
-  for (X = 0; X + 1 < P && av >= pow10tab[X + 1]; X++) {
+  len = fixedbody_len(n, d, neg);
+  fixedbody(place(item, fl, width, len) + len, n, d, neg);
+  return item_len(width, len);
+}
+
+/* a numeric conversion through snprintf (the cases the fast paths leave); form[0..formlen) is the text between
+   '%' and the conversion (flags, width, precision), which is valid C as it stands */
+static __attribute__((noinline)) int slow_num(char *item, const char *form, size_t formlen, char conv, double v) {
+  char f[24]; /* '%', at most 5 + 2 + 3 form bytes, "ll", the conversion, '\0' */
+  int n;
+  f[0] = '%';
+  memcpy(f + 1, form, formlen);
+  switch (conv) {
+  case 'd': case 'i':
+    memcpy(f + 1 + formlen, "lld", 4);
+    n = snprintf(item, ITEM_MAX, f, (long long)strfmt_toint64(v));
+    break;
+  case 'c':
+    memcpy(f + 1 + formlen, "c", 2);
+    n = snprintf(item, ITEM_MAX, f, (int)(unsigned char)(uint64_t)strfmt_toint64(v));
+    break;
+  case 'o': case 'u': case 'x': case 'X':
+    f[1 + formlen] = 'l';
+    f[2 + formlen] = 'l';
+    f[3 + formlen] = conv;
+    f[4 + formlen] = '\0';
+    n = snprintf(item, ITEM_MAX, f, (unsigned long long)strfmt_touint64(v));
+    break;
+  default:
+    f[1 + formlen] = conv;
+    f[2 + formlen] = '\0';
+    n = snprintf(item, ITEM_MAX, f, v);
+    break;
   }
-  d = P - 1 - X;
-  if (!fast_scaled(av, d, &n) || n >= (uint64_t)pow10tab[P]) return -1; /* rounding reached 10^P: exponent form */
-  while (d > 0 && n % 10 == 0) { /* strip trailing zeros (no '#') */
-    n /= 10;
-    d--;
-  }
-  b = fast_fixedbody(e, n, d, signbit(v) != 0);
-  return fast_pad(item, sp, b, (int)(e - b));
+  if (n < 0) n = 0;
+  if (n >= ITEM_MAX) n = ITEM_MAX - 1;
+  return n;
 }
 
 int strfmt_format(const char *fmt, size_t len, const StrFmtIO *io, char *err, size_t errsz) {
   const char *p = fmt, *end = fmt + len;
   int argn = 1;
-  Out out;
-  out.io = io;
-  out.n = 0;
+  char buf[OUT_MAX], *w = buf;
   while (p < end) {
-    const char *pct = p;
-    Spec sp;
-    const char *q;
+    const char *pct = p, *form, *q;
+    const StrFmtArg *fa;
+    unsigned fl = 0, bit;
+    int width = -1, precision = -1;
+    char conv;
     while (pct < end && *pct != '%') pct++; /* (literal runs are short: no memchr call) */
-    if (pct > p && out_put(&out, p, (size_t)(pct - p))) return STRFMT_CBFAIL;
+    if (pct > p && (w = out_put(io, buf, w, p, (size_t)(pct - p))) == NULL) return STRFMT_CBFAIL;
     if (pct == end) break;
+    /* From here on the terminating '\0' (fmt[len]) ends every scan: it is no flag, digit, '.', '%' or '*'. */
     p = pct + 1;
-    if (p < end && *p == '%') {
-      if (out_put(&out, "%", 1)) return STRFMT_CBFAIL;
+    if (*p == '%') {
+      if ((w = out_put(io, buf, w, "%", 1)) == NULL) return STRFMT_CBFAIL;
       p++;
       continue;
     }
@@ -315,105 +348,95 @@ int strfmt_format(const char *fmt, size_t len, const StrFmtIO *io, char *err, si
       set_err(err, errsz, "missing argument #", num, "");
       return STRFMT_ERROR;
     }
-    if (p < end && *p == '*') {
+    fa = argn - 2 < io->nfast ? &io->args[argn - 2] : NULL; /* (no kind when NULL) */
+    if (*p == '*') {
       const char *s;
       size_t n;
       double dummy;
       p++;
       if (io->arg(io->ud, argn, STRFMT_ARGANY, &dummy, &s, &n)) return STRFMT_CBFAIL;
-      if (n && out_put(&out, s, n)) return STRFMT_CBFAIL;
+      if (n && (w = out_put(io, buf, w, s, n)) == NULL) return STRFMT_CBFAIL;
       continue;
     }
     /* scan the form */
-    sp.nflags = 0;
-    sp.width = sp.precision = -1;
-    q = p;
-    while (q < end && is_flag(*q)) {
-      if (sp.nflags >= 5) {
+    form = q = p;
+    while ((bit = flag_bit(*q)) != 0) {
+      if (q - p >= 5) {
         set_err(err, errsz, "invalid format (repeated flags)", "", "");
         return STRFMT_ERROR;
       }
-      sp.flags[sp.nflags++] = *q++;
-    }
-    if (q < end && is_digit(*q)) {
-      sp.width = *q++ - '0';
-      if (q < end && is_digit(*q)) sp.width = sp.width * 10 + (*q++ - '0');
-    }
-    if (q < end && *q == '.') {
+      fl |= bit;
       q++;
-      sp.precision = 0;
-      if (q < end && is_digit(*q)) {
-        sp.precision = *q++ - '0';
-        if (q < end && is_digit(*q)) sp.precision = sp.precision * 10 + (*q++ - '0');
+    }
+    if (is_digit(*q)) {
+      width = *q++ - '0';
+      if (is_digit(*q)) width = width * 10 + (*q++ - '0');
+    }
+    if (*q == '.') {
+      q++;
+      precision = 0;
+      if (is_digit(*q)) {
+        precision = *q++ - '0';
+        if (is_digit(*q)) precision = precision * 10 + (*q++ - '0');
       }
     }
-    if (q < end && is_digit(*q)) {
+    if (is_digit(*q)) {
       set_err(err, errsz, "invalid format (width or precision too long)", "", "");
       return STRFMT_ERROR;
     }
-    sp.hasform = q != p;
-    sp.conv = q < end ? *q : '\0';
-    p = q < end ? q + 1 : q;
-    switch (sp.conv) {
+    conv = *q; /* '\0' at the end: an invalid option */
+    p = q + 1;
+    switch (conv) {
     case 'd': case 'i': case 'c': case 'o': case 'u': case 'x': case 'X':
     case 'e': case 'E': case 'f': case 'g': case 'G': {
-      char form[40], *item;
+      char *item;
       double v;
-      int n;
-      const char *dummy_s;
-      size_t dummy_n;
-      if (io->arg(io->ud, argn, STRFMT_ARGNUM, &v, &dummy_s, &dummy_n)) return STRFMT_CBFAIL;
-      if (out_room(&out)) return STRFMT_CBFAIL;
-      item = out.buf + out.n; /* ITEM_MAX bytes */
-      n = -1;
-      if (sp.width < 100) {
-        switch (sp.conv) {
-        case 'd': case 'i': case 'x': case 'X': n = fast_int(item, &sp, v); break;
-        case 'f': n = fast_f(item, &sp, v); break;
-        case 'g': n = fast_g(item, &sp, v); break;
-        case 'e': case 'E': n = fast_e(item, &sp, v); break;
+      int n = -1;
+      if (fa != NULL && fa->kind == STRFMT_ARGNUM)
+        v = fa->num;
+      else {
+        const char *dummy_s;
+        size_t dummy_n;
+        if (io->arg(io->ud, argn, STRFMT_ARGNUM, &v, &dummy_s, &dummy_n)) return STRFMT_CBFAIL;
+      }
+      if ((item = out_room(io, buf, w)) == NULL) return STRFMT_CBFAIL; /* ITEM_MAX bytes */
+      if ((fl & ~(unsigned)FL_MINUS) == 0) { /* the exact fast paths (the width is at most 99) */
+        int prec = precision < 0 ? 6 : precision;
+        switch (conv) {
+        case 'd': case 'i': case 'x': case 'X':
+          if (precision < 0) n = fast_int(item, fl, width, conv, v);
+          break;
+        case 'f':
+          if (prec <= 9) n = fast_f(item, fl, width, prec, v);
+          break;
+        case 'e': case 'E':
+          if (prec <= 9) n = fast_e(item, fl, width, prec, conv, v);
+          break;
+        case 'g': n = fast_g(item, fl, width, precision, v); break;
         default: break;
         }
       }
-      if (n >= 0) {
-        out.n += (size_t)n;
-        break;
-      }
-      switch (sp.conv) {
-      case 'd': case 'i':
-        build_form(form, &sp, "ll", 'd');
-        n = snprintf(item, ITEM_MAX, form, (long long)strfmt_toint64(v));
-        break;
-      case 'c':
-        build_form(form, &sp, "", 'c');
-        n = snprintf(item, ITEM_MAX, form, (int)(unsigned char)(uint64_t)strfmt_toint64(v));
-        break;
-      case 'o': case 'u': case 'x': case 'X':
-        build_form(form, &sp, "ll", sp.conv);
-        n = snprintf(item, ITEM_MAX, form, (unsigned long long)strfmt_touint64(v));
-        break;
-      default:
-        build_form(form, &sp, "", sp.conv);
-        n = snprintf(item, ITEM_MAX, form, v);
-        break;
-      }
-      if (n < 0) n = 0;
-      if (n >= ITEM_MAX) n = ITEM_MAX - 1;
-      out.n += (size_t)n;
+      if (n < 0) n = slow_num(item, form, (size_t)(q - form), conv, v);
+      w = item + n;
       break;
     }
     case 's': {
       const char *s;
       size_t n;
-      double dummy;
-      if (io->arg(io->ud, argn, STRFMT_ARGSTR, &dummy, &s, &n)) return STRFMT_CBFAIL;
-      if (sp.precision < 0 && (!sp.hasform || n >= 100)) {
-        if (n && out_put(&out, s, n)) return STRFMT_CBFAIL;
+      if (fa != NULL && fa->kind == STRFMT_ARGSTR) {
+        s = fa->s;
+        n = fa->len;
       } else {
-        const char *z = memchr(s, '\0', n);
-        size_t cn = z ? (size_t)(z - s) : n;
-        if (sp.precision >= 0 && cn > (size_t)sp.precision) cn = (size_t)sp.precision;
-        if (put_padded(&out, &sp, s, cn)) return STRFMT_CBFAIL;
+        double dummy;
+        if (io->arg(io->ud, argn, STRFMT_ARGSTR, &dummy, &s, &n)) return STRFMT_CBFAIL;
+      }
+      if (precision < 0 && (q == form || n >= 100)) { /* no form, or one that cannot matter */
+        if (n && (w = out_put(io, buf, w, s, n)) == NULL) return STRFMT_CBFAIL;
+      } else { /* up to the first zero byte, at most precision bytes (so in all fewer than 100) */
+        size_t cn = 0, lim = precision >= 0 && (size_t)precision < n ? (size_t)precision : n;
+        while (cn < lim && s[cn] != '\0') cn++;
+        if ((w = out_room(io, buf, w)) == NULL) return STRFMT_CBFAIL;
+        w += put_padded(w, fl, width, s, cn);
       }
       break;
     }
@@ -422,7 +445,7 @@ int strfmt_format(const char *fmt, size_t len, const StrFmtIO *io, char *err, si
       size_t n;
       double dummy;
       if (io->arg(io->ud, argn, STRFMT_ARGSTR, &dummy, &s, &n)) return STRFMT_CBFAIL;
-      if (put_quoted(&out, s, n)) return STRFMT_CBFAIL;
+      if ((w = put_quoted(io, buf, w, s, n)) == NULL) return STRFMT_CBFAIL;
       break;
     }
     case '*':
@@ -430,12 +453,12 @@ int strfmt_format(const char *fmt, size_t len, const StrFmtIO *io, char *err, si
       return STRFMT_ERROR;
     default: {
       char c[2];
-      c[0] = sp.conv;
+      c[0] = conv;
       c[1] = '\0';
       set_err(err, errsz, "invalid option '%", c, "' to 'format'");
       return STRFMT_ERROR;
     }
     }
   }
-  return out_flush(&out) ? STRFMT_CBFAIL : STRFMT_OK;
+  return io->put(io->ud, buf, (size_t)(w - buf), 1) ? STRFMT_CBFAIL : STRFMT_OK;
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "lpattern.h"
+#include "object.h" /* string.format reads its arguments directly */
 #include "pal.h"
 #include "strbuf.h"
 #include "strfmt.h"
@@ -436,15 +437,29 @@ static int str_gsub(pal_State *L) {
 
 /* ---------------------------------------------------------------- format */
 
+/* arguments described to the engine up front (StrFmtArg); any further ones go through fmt_arg */
+#define FMT_FASTARGS 16
+
 typedef struct FmtCtx {
   pal_State *L;
-  StrBuf *b;
+  int sbused;  /* b has been used: the output came in more than one piece */
   int scratch; /* stack slot keeping the latest %* string alive */
+  StrBuf b;
 } FmtCtx;
 
-static int fmt_put(void *ud, const char *p, size_t n) {
+/* A result that comes in one piece (the engine's buffer holds 1 KB) becomes the string directly; a longer one is
+   gathered in a StrBuf. Fuel is charged for the bytes either way, as sb_push would. */
+static int fmt_put(void *ud, const char *p, size_t n, int last) {
   FmtCtx *c = (FmtCtx *)ud;
-  return !sb_add(c->b, p, n);
+  if (last && !c->sbused) {
+    charge_bytes(c->L, n); /* (an abort is left pending, as by sb_push) */
+    pal_pushlstring(c->L, p, n);
+    return 0;
+  }
+  c->sbused = 1;
+  if (!sb_add(&c->b, p, n)) return 1;
+  if (last) sb_push(&c->b);
+  return 0;
 }
 
 static int fmt_arg(void *ud, int n, int kind, double *num, const char **s, size_t *len) {
@@ -468,27 +483,50 @@ static int fmt_arg(void *ud, int n, int kind, double *num, const char **s, size_
 }
 
 static int str_format(pal_State *L) {
+  const TValue *argv = L->stack + L->ci->base; /* the arguments, read directly (object.h) */
+  int nargs = (int)(L->top - argv), nfast = nargs - 1 < FMT_FASTARGS ? nargs - 1 : FMT_FASTARGS, i, r;
+  const char *f;
   size_t lf;
-  const char *f = pal_checklstring(L, 1, &lf);
-  int top = pal_gettop(L), r;
-  StrBuf b;
+  StrFmtArg args[FMT_FASTARGS];
   FmtCtx ctx;
   StrFmtIO io;
   char err[96];
-  PAL_ERRCHECK(L);
-  pal_pushnil(L);
-  ctx.scratch = top + 1;
+  if (nargs > 0 && ttisstring(argv)) {
+    f = getstr(tsvalue(argv));
+    lf = tsvalue(argv)->len;
+  } else { /* a number converted in place, or the error */
+    f = pal_checklstring(L, 1, &lf);
+    PAL_ERRCHECK(L);
+  }
+  for (i = 0; i < nfast; i++) {
+    const TValue *o = argv + 1 + i;
+    if (ttisnumber(o)) {
+      args[i].kind = STRFMT_ARGNUM;
+      args[i].num = nvalue(o);
+    } else if (ttisstring(o)) {
+      args[i].kind = STRFMT_ARGSTR;
+      args[i].s = getstr(tsvalue(o));
+      args[i].len = tsvalue(o)->len;
+    } else
+      args[i].kind = 0;
+  }
+  /* The stack above the arguments: the %* scratch slot, the StrBuf's anchor, then the result. (Both slots are
+     always there, so that the stack the collector sees after the call does not depend on the path taken.) */
+  setnilvalue(L->top); /* (a C function is granted PAL_MINSTACK free slots) */
+  L->top++;
+  ctx.scratch = nargs + 1;
+  sb_init(L, &ctx.b);
   ctx.L = L;
-  sb_init(L, &b);
-  ctx.b = &b;
+  ctx.sbused = 0;
   io.ud = &ctx;
-  io.nargs = top;
+  io.nargs = nargs;
+  io.args = args;
+  io.nfast = nfast;
   io.put = fmt_put;
   io.arg = fmt_arg;
   r = strfmt_format(f, lf, &io, err, sizeof err);
   if (r == STRFMT_ERROR) return pal_errorf(L, "%s", err);
   if (r != STRFMT_OK || pal_errpending(L) != PAL_OK) return PAL_ERRSIG;
-  sb_push(&b);
   return 1;
 }
 
