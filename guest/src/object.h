@@ -396,6 +396,27 @@ static inline int64_t tab_len(Table *t) {
   if (h > 0 && h < n && ttisnil(&t->array[n - 1]) && ttisnil(&t->array[h]) && !ttisnil(&t->array[h - 1])) return h;
   return tab_lenslow(t);
 }
+/* The array position of a number key: k (1 <= k <= size) when d is the integer k, else 0. For the VM's table
+   accesses. In wasm, integrality is tested by rounding with the 1.5 * 2^52 bias (exact in the range already
+   checked; the rounded value's low 32 bits are then k) rather than by converting d to an int and back: that
+   conversion traps out of range in wasm, so the compiler guards it with a range test of its own and wazero adds
+   its own checks. Natively the conversion is the cheaper one. */
+static inline int tab_arrayindex(double d, int size) {
+  if (d >= 1.0 && d <= (double)size) {
+#ifdef __wasm__
+    double r = d + 0x1.8p52;
+    if (r - 0x1.8p52 == d) {
+      uint64_t bits;
+      memcpy(&bits, &r, sizeof bits);
+      return (int)(uint32_t)bits;
+    }
+#else
+    int k = (int)d;
+    if ((double)k == d) return k;
+#endif
+  }
+  return 0;
+}
 /* raw t[n] with the array part inline (table.sort reads the elements this way at every comparison and swap) */
 static inline const TValue *tab_getint_inl(Table *t, int64_t n) {
   if ((uint64_t)n - 1 < (uint64_t)t->sizearray) return &t->array[n - 1];

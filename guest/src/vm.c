@@ -514,13 +514,16 @@ int pal_chargefuel(pal_State *L, int64_t units) {
    separately.
    VREAD(p, f) is p->f as a volatile read: the compiler keeps volatile accesses in their order and place, so a hot
    path that reads a structure's last field first (see CallInfo in object.h) keeps doing so, and wasm bounds-checks
-   the structure once (the compiler is otherwise free to reorder or sink reads of different fields). */
+   the structure once (the compiler is otherwise free to reorder or sink reads of different fields). VWRITE(p, f, x)
+   is the same for a store. */
 #ifdef __wasm__
 #define OPAQUE(p) __asm__("" : "+r"(p))
 #define VREAD(p, f) (((const volatile __typeof__(*(p)) *)(p))->f)
+#define VWRITE(p, f, x) (((volatile __typeof__(*(p)) *)(p))->f = (x))
 #else
 #define OPAQUE(p) ((void)0)
 #define VREAD(p, f) ((p)->f)
+#define VWRITE(p, f, x) ((p)->f = (x))
 #endif
 
 /* tab_getstr inlined into the loop (same lookup: strings are interned, so a key matches by pointer). Each node's
@@ -776,6 +779,11 @@ static inline void moveresults(TValue *res, const TValue *first, int n, int want
 }
 
 #define SAVEPC() (ci->savedpc = pc)
+/* TABLE_ARRAY_READS: OP_GETTABLE and OP_SETTABLE read the table's array and size and the key's tag and value
+   (volatile reads, which stay in that order and place) before branching on the key's type. In wasm, h->array,
+   the Table field at the highest offset they use, then bounds-checks h for the others, and the key's tag its
+   value; read after the multiway branch the compiler makes of the type tests, each would be checked again
+   (wazero forgets which pointers it checked where control flow merges). */
 /* R[A] of the current instruction. Each op computes it itself (rather than once before the switch) so that it is
    not a value shared by every op: wasm runtimes then do not spill it on every dispatch. */
 #define RA() (base + GET_A(i))
@@ -933,7 +941,10 @@ newframe:
       }
       case OP_LOADB: {
         TValue *ra = RA();
-        setbvalue(ra, GET_B(i));
+        /* the tag first, as setbvalue means to (the compiler otherwise stores the value first, and wasm then
+           bounds-checks both stores) */
+        VWRITE(ra, tt, PAL_TBOOLEAN);
+        ra->v.b = GET_B(i) != 0;
         if (GET_C(i)) pc++;
         break;
       }
@@ -1007,14 +1018,16 @@ newframe:
         TValue *rb = base + GET_B(i), *rc = base + GET_C(i);
         if (ttistable(rb)) {
           Table *h = hvalue(rb);
+          /* What the array case needs is read before branching on the key's type, h->array first (see
+             TABLE_ARRAY_READS) */
+          const TValue *arr = VREAD(h, array);
+          int size = VREAD(h, sizearray), ktt = VREAD(rc, tt);
+          double d = VREAD(rc, v.n);
           const TValue *v;
-          if (ttisnumber(rc)) {
-            double d = nvalue(rc);
-            if (d >= 1.0 && d <= (double)h->sizearray && (double)(int)d == d)
-              v = &h->array[(int)d - 1];
-            else
-              v = tab_getnum(h, d);
-          } else if (ttisstring(rc))
+          if (ktt == PAL_TNUMBER) {
+            int ix = tab_arrayindex(d, size);
+            v = ix > 0 ? &arr[ix - 1] : tab_getnum(h, d);
+          } else if (ktt == PAL_TSTRING)
             v = getstr_inl(h, tsvalue(rc));
           else
             v = tab_get(h, rc);
@@ -1061,16 +1074,17 @@ newframe:
       case OP_SETTABLE: {
         TValue *ra = RA();
         TValue *rb = base + GET_B(i), *rc = base + GET_C(i);
-        if (ttistable(rb) && !hvalue(rb)->readonly) {
+        if (ttistable(rb)) {
           Table *h = hvalue(rb);
+          TValue *arr = VREAD(h, array); /* (as in OP_GETTABLE) */
+          int size = VREAD(h, sizearray), ktt = VREAD(rc, tt);
+          double d = VREAD(rc, v.n);
           TValue *slot;
-          if (ttisnumber(rc)) {
-            double d = nvalue(rc);
-            if (d >= 1.0 && d <= (double)h->sizearray && (double)(int)d == d)
-              slot = &h->array[(int)d - 1];
-            else
-              slot = (TValue *)tab_getnum(h, d);
-          } else if (ttisstring(rc))
+          if (h->readonly) goto settable_slow;
+          if (ktt == PAL_TNUMBER) {
+            int ix = tab_arrayindex(d, size);
+            slot = ix > 0 ? &arr[ix - 1] : (TValue *)tab_getnum(h, d);
+          } else if (ktt == PAL_TSTRING)
             slot = (TValue *)getstr_inl(h, tsvalue(rc));
           else
             slot = (TValue *)tab_get(h, rc);
@@ -1093,6 +1107,7 @@ newframe:
             break;
           }
         }
+      settable_slow:
         PROTECT(vm_settable(L, rb, rc, ra));
         break;
       }
@@ -1527,12 +1542,16 @@ newframe:
       }
       case OP_FORLOOP: {
         TValue *ra = RA();
-        double st = nvalue(ra + 2);
-        double idx = nvalue(ra) + st;
-        double lim = nvalue(ra + 1);
-        setnvalue(ra, idx);
+        double st, idx, lim;
+        /* The loop variable's tag first, even when the loop ends (the variable is then dead): in wasm this
+           highest access bounds-checks all four registers at once. R[A] needs no tag: it stays a number. */
+        VWRITE(ra + 3, tt, PAL_TNUMBER);
+        st = nvalue(ra + 2);
+        idx = nvalue(ra) + st;
+        lim = nvalue(ra + 1);
+        ra->v.n = idx;
         if (st > 0 ? idx <= lim : lim <= idx) {
-          setnvalue(ra + 3, idx);
+          ra[3].v.n = idx;
           pc += GET_sBx(i);
           SAFEPOINT();
         }
