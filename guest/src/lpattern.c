@@ -3,8 +3,11 @@
  *
  * Written for Palisade from the documented semantics. The matcher walks the pattern left to right; a single
  * character class followed by a repetition suffix backtracks by recursion, captures are recorded in a fixed
- * array. Every recursive entry consumes one unit of nesting allowance (LPAT_MAXDEPTH), and every step is counted
- * for the fuel callback so that exponential patterns can be stopped by the host.
+ * array and opened and closed without recursion (a failed attempt's changes are undone by the backtracking
+ * point that made it). Every recursive entry and every capture step consumes one unit of nesting allowance
+ * (LPAT_MAXDEPTH), and every step is counted for the fuel callback so that exponential patterns can be stopped
+ * by the host. Fast paths (a pattern's end reached after a repetition, a pattern that is one class item) skip
+ * the matcher's calls but count the same steps.
  */
 #include "lpattern.h"
 
@@ -114,12 +117,15 @@ void lpat_init(lpat_State *ms, const char *s, size_t ls, const char *pat_end, lp
   ms->fuel = fuel;
   ms->fuel_ud = ud;
   ms->errmsg[0] = '\0';
-  ms->first_kind = LPAT_FIRST_NONE;
+  ms->pat = NULL;
+  ms->first.kind = LPAT_FIRST_NONE;
+  ms->first.single = 0;
   lpat_reset(ms);
 }
 
 void lpat_reset(lpat_State *ms) {
   ms->level = 0;
+  ms->unfinished = 0;
   ms->depth = LPAT_MAXDEPTH;
 }
 
@@ -230,13 +236,48 @@ static ptrdiff_t match_run(const char *s, const char *end, const char *p, const 
 
 static const char *do_match(lpat_State *ms, const char *s, const char *p);
 
-static const char *match_nested(lpat_State *ms, const char *s, const char *p) {
-  const char *r;
-  if (ms->depth <= 0) return set_error(ms, "pattern too complex");
+/* One unit of nesting allowance for a step that the matcher takes without a C call of its own (an opened or
+   closed capture): the allowance counts pattern steps, not C frames. 0 on "pattern too complex". */
+static inline int enter(lpat_State *ms) {
+  if (ms->depth <= 0) {
+    set_error(ms, "pattern too complex");
+    return 0;
+  }
   ms->depth--;
+  return 1;
+}
+
+/* Undo what a failed attempt did to the captures: those it opened are dropped (level) and those it closed that
+   were open before (the bits of unfinished that are now clear) are open again. Captures below level that were
+   already closed cannot have changed, as ')' only closes open ones. */
+static void restore_captures(lpat_State *ms, int level, uint32_t unfinished) {
+  uint32_t reopened = unfinished & ~ms->unfinished;
+  ms->level = level;
+  ms->unfinished = unfinished;
+  while (reopened != 0) {
+    ms->cap[__builtin_ctz(reopened)].len = LPAT_CAP_UNFINISHED;
+    reopened &= reopened - 1;
+  }
+}
+
+/* A backtracking point: match [p, pat_end) at s, leaving depth and, on failure, the captures as they were. */
+static const char *match_nested(lpat_State *ms, const char *s, const char *p) {
+  int depth = ms->depth, level = ms->level;
+  uint32_t unfinished = ms->unfinished;
+  const char *r;
+  if (!enter(ms)) return NULL;
   r = do_match(ms, s, p);
-  ms->depth++;
+  ms->depth = depth;
+  if (r == NULL) restore_captures(ms, level, unfinished);
   return r;
+}
+
+/* match_nested for the continuation p of a repetition: when the pattern ends there it matches at once, which
+   costs the nesting check and the one step that match_nested would count, without its call */
+static inline const char *match_rest(lpat_State *ms, const char *s, const char *p) {
+  if (p != ms->pat_end) return match_nested(ms, s, p);
+  if (ms->depth <= 0) return set_error(ms, "pattern too complex");
+  return tick(ms) ? NULL : s;
 }
 
 /* greedy repetition: s is where repetition starts, [p, ep) is the class, ep[0] the suffix */
@@ -246,7 +287,7 @@ static const char *expand_greedy(lpat_State *ms, const char *s, const char *p, c
   ms->steps += n;
   if (ms->steps >= LPAT_FUELBATCH && lpat_flushfuel(ms)) return NULL;
   for (; n >= 0; n--) {
-    const char *r = match_nested(ms, s + n, ep + 1);
+    const char *r = match_rest(ms, s + n, ep + 1);
     if (r != NULL || ms->status != LPAT_OK) return r;
     if (tick(ms)) return NULL;
   }
@@ -255,7 +296,7 @@ static const char *expand_greedy(lpat_State *ms, const char *s, const char *p, c
 
 static const char *expand_lazy(lpat_State *ms, const char *s, const char *p, const char *ep) {
   for (;;) {
-    const char *r = match_nested(ms, s, ep + 1);
+    const char *r = match_rest(ms, s, ep + 1);
     if (r != NULL || ms->status != LPAT_OK) return r;
     if (s < ms->src_end && single_match(s, p, ep))
       s++;
@@ -265,47 +306,47 @@ static const char *expand_lazy(lpat_State *ms, const char *s, const char *p, con
   }
 }
 
-static const char *open_capture(lpat_State *ms, const char *s, const char *p, ptrdiff_t kind) {
-  const char *r;
-  if (ms->level >= LPAT_MAXCAPTURES) return set_error(ms, "too many captures");
-  ms->cap[ms->level].init = s;
-  ms->cap[ms->level].len = kind;
-  ms->level++;
-  r = match_nested(ms, s, p);
-  if (r == NULL) ms->level--;
-  return r;
-}
-
-static const char *close_capture(lpat_State *ms, const char *s, const char *p) {
-  int i;
-  const char *r;
-  for (i = ms->level - 1; i >= 0; i--)
-    if (ms->cap[i].len == LPAT_CAP_UNFINISHED) break;
-  if (i < 0) return set_error(ms, "invalid pattern capture");
-  ms->cap[i].len = s - ms->cap[i].init;
-  r = match_nested(ms, s, p);
-  if (r == NULL) ms->cap[i].len = LPAT_CAP_UNFINISHED;
-  return r;
-}
-
+/* Match [p, pat_end) at s. Captures are opened and closed in place (match_nested undoes them when an attempt
+   fails); only repetitions and '?' recurse, to backtrack. */
 static const char *do_match(lpat_State *ms, const char *s, const char *p) {
-  const char *pe = ms->pat_end;
+  const char *const pe = ms->pat_end;
   for (;;) {
     const char *ep;
     int m;
     if (tick(ms)) return NULL;
     if (p == pe) return s;
     switch (*p) {
-    case '(':
-      if (p + 1 < pe && p[1] == ')') return open_capture(ms, s, p + 2, LPAT_CAP_POSITION);
-      return open_capture(ms, s, p + 1, LPAT_CAP_UNFINISHED);
-    case ')':
-      return close_capture(ms, s, p + 1);
+    case '(': {
+      int i = ms->level;
+      ptrdiff_t kind = LPAT_CAP_UNFINISHED;
+      if (p + 1 < pe && p[1] == ')') {
+        kind = LPAT_CAP_POSITION;
+        p++;
+      }
+      if (i >= LPAT_MAXCAPTURES) return set_error(ms, "too many captures");
+      ms->cap[i].init = s;
+      ms->cap[i].len = kind;
+      if (kind == LPAT_CAP_UNFINISHED) ms->unfinished |= 1u << i;
+      ms->level = i + 1;
+      if (!enter(ms)) return NULL;
+      p++;
+      continue;
+    }
+    case ')': {
+      int i;
+      if (ms->unfinished == 0) return set_error(ms, "invalid pattern capture");
+      i = 31 - __builtin_clz(ms->unfinished); /* the innermost open capture */
+      ms->cap[i].len = s - ms->cap[i].init;
+      ms->unfinished &= ~(1u << i);
+      if (!enter(ms)) return NULL;
+      p++;
+      continue;
+    }
     case '$':
       if (p + 1 == pe) return s == ms->src_end ? s : NULL;
       break;
     case PESC:
-      if (p + 1 >= pe) break; /* class_end reports the error */
+      if (p + 1 >= pe) return set_error(ms, "malformed pattern (ends with '%')");
       if (p[1] == 'b') {
         const char *q;
         int depth = 1;
@@ -349,19 +390,25 @@ static const char *do_match(lpat_State *ms, const char *s, const char *p) {
         p += 2;
         continue;
       }
-      break;
+      ep = p + 2;
+      goto single;
     default:
       break;
     }
     /* a single-character class, possibly followed by a repetition suffix */
-    ep = class_end(ms, p);
-    if (ep == NULL) return NULL;
+    if (*p == '[') {
+      ep = class_end(ms, p);
+      if (ep == NULL) return NULL;
+    } else {
+      ep = p + 1;
+    }
+  single:
     m = s < ms->src_end && single_match(s, p, ep);
     if (ep < pe) {
       switch (*ep) {
       case '?':
         if (m) {
-          const char *r = match_nested(ms, s + 1, ep + 1);
+          const char *r = match_rest(ms, s + 1, ep + 1);
           if (r != NULL || ms->status != LPAT_OK) return r;
         }
         p = ep + 1;
@@ -385,7 +432,9 @@ static const char *do_match(lpat_State *ms, const char *s, const char *p) {
 void lpat_prepare(lpat_State *ms, const char *p) {
   const char *pe = ms->pat_end, *ep, *err;
   int opens = 0;
-  ms->first_kind = LPAT_FIRST_NONE;
+  ms->pat = p;
+  ms->first.kind = LPAT_FIRST_NONE;
+  ms->first.single = 0;
   /* captures consume nothing; with too many, every attempt fails with an error, which must not be skipped */
   while (p < pe && *p == '(') {
     p += (p + 1 < pe && p[1] == ')') ? 2 : 1;
@@ -394,7 +443,6 @@ void lpat_prepare(lpat_State *ms, const char *p) {
   if (p >= pe) return;
   switch (*p) {
   case ')': return;
-  case '.': return; /* any byte: nothing to skip */
   case '$':
     if (p + 1 == pe) return;
     break;
@@ -407,36 +455,38 @@ void lpat_prepare(lpat_State *ms, const char *p) {
   ep = scan_class(p, pe, &err);
   if (ep == NULL) return; /* the matcher reports the error at the first attempt */
   if (ep < pe && (*ep == '*' || *ep == '?' || *ep == '-')) return; /* may match empty */
+  ms->first.p = (uint32_t)(p - ms->pat);
+  ms->first.ep = (uint32_t)(ep - ms->pat);
+  if (opens == 0 && (ep == pe || (*ep == '+' && ep + 1 == pe))) ms->first.single = ep == pe ? 1 : 2;
   /* '+' or no suffix: a match must start with a byte of the class [p, ep) */
+  if (*p == '.') return; /* any byte: nothing to skip */
   if (*p == '[') {
-    ms->first_kind = LPAT_FIRST_SET;
-    ms->first_p = p;
-    ms->first_ep = ep;
+    ms->first.kind = LPAT_FIRST_SET;
   } else if (*p == PESC && clsinfo[(uchar)p[1]] != 0) {
-    ms->first_kind = LPAT_FIRST_CLASS;
-    ms->first_info = clsinfo[(uchar)p[1]];
+    ms->first.kind = LPAT_FIRST_CLASS;
+    ms->first.info = clsinfo[(uchar)p[1]];
   } else {
-    ms->first_kind = LPAT_FIRST_CHAR;
-    ms->first_c = (uchar)(*p == PESC ? p[1] : *p);
+    ms->first.kind = LPAT_FIRST_CHAR;
+    ms->first.c = (uchar)(*p == PESC ? p[1] : *p);
   }
 }
 
-const char *lpat_nextstart(lpat_State *ms, const char *s) {
+static inline const char *next_start(lpat_State *ms, const char *s) {
   const uchar *q = (const uchar *)s, *e = (const uchar *)ms->src_end;
-  switch (ms->first_kind) {
+  switch (ms->first.kind) {
   case LPAT_FIRST_CHAR:
     if (q < e) {
-      const uchar *hit = memchr(q, ms->first_c, (size_t)(e - q));
+      const uchar *hit = memchr(q, ms->first.c, (size_t)(e - q));
       q = hit != NULL ? hit : e;
     }
     break;
   case LPAT_FIRST_CLASS: {
-    unsigned info = ms->first_info & ~(unsigned)C_NEGATE, neg = (unsigned)ms->first_info >> 15;
+    unsigned info = ms->first.info & ~(unsigned)C_NEGATE, neg = (unsigned)ms->first.info >> 15;
     while (q < e && ((ctype[*q] & info) != 0) == neg) q++;
     break;
   }
   case LPAT_FIRST_SET:
-    while (q < e && !set_match(*q, ms->first_p, ms->first_ep - 1)) q++;
+    while (q < e && !set_match(*q, ms->pat + ms->first.p, ms->pat + ms->first.ep - 1)) q++;
     break;
   default:
     return s;
@@ -446,9 +496,48 @@ const char *lpat_nextstart(lpat_State *ms, const char *s) {
   return (const char *)q;
 }
 
+const char *lpat_nextstart(lpat_State *ms, const char *s) { return next_start(ms, s); }
+
 const char *lpat_match(lpat_State *ms, const char *s, const char *p) {
   if (ms->status != LPAT_OK) return NULL;
   return match_nested(ms, s, p);
+}
+
+/* lpat_find for a pattern that is one single-character class (first.p, first.ep), maybe with '+' (single 1
+   or 2): next_start stops only where the class matches, so the match there is certain and is made without the
+   matcher, counting the steps it would: one per item and one at the pattern's end, plus one per repeated byte. */
+static const char *find_single(lpat_State *ms, const char *s, const char **start) {
+  const char *e;
+  s = next_start(ms, s);
+  lpat_reset(ms);
+  if (s == ms->src_end) { /* the attempt at the end fails at its first step */
+    ms->steps++;
+    e = NULL;
+  } else {
+    e = s + 1;
+    if (ms->first.single == 2) e += match_run(e, ms->src_end, ms->pat + ms->first.p, ms->pat + ms->first.ep);
+    ms->steps += 1 + (e - s);
+  }
+  *start = s;
+  if (ms->steps >= LPAT_FUELBATCH && lpat_flushfuel(ms)) return NULL;
+  return e;
+}
+
+const char *lpat_find(lpat_State *ms, const char *s, const char *p, int anchor, const char **start) {
+  if (ms->status != LPAT_OK) return NULL;
+  if (!anchor && ms->first.single != 0) return find_single(ms, s, start);
+  for (;;) {
+    const char *e;
+    if (!anchor) s = next_start(ms, s);
+    lpat_reset(ms);
+    e = match_nested(ms, s, p);
+    if (e != NULL || ms->status != LPAT_OK) {
+      *start = s;
+      return e;
+    }
+    if (anchor || s >= ms->src_end) return NULL;
+    s++;
+  }
 }
 
 int lpat_nresults(const lpat_State *ms, int wholeifnone) {

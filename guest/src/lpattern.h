@@ -35,17 +35,26 @@ typedef struct lpat_Capture {
   ptrdiff_t len; /* >= 0, or LPAT_CAP_UNFINISHED / LPAT_CAP_POSITION */
 } lpat_Capture;
 
+/* What lpat_prepare found out about a pattern; positions are offsets from the pattern's start, so that it can
+   be kept with the pattern and restored into a later state (gmatch's iterator does). */
+typedef struct lpat_Prep {
+  uint8_t kind;   /* LPAT_FIRST_*: what a match must start with */
+  uint8_t single; /* the pattern is its first item alone (1) or followed by '+' (2); else 0 */
+  uint8_t c;      /* LPAT_FIRST_CHAR: that byte */
+  uint16_t info;  /* LPAT_FIRST_CLASS: class bits (lpattern.c) */
+  uint32_t p, ep; /* the first item's class [p, ep) (LPAT_FIRST_SET: the set) */
+} lpat_Prep;
+
 typedef struct lpat_State {
   const char *src, *src_end; /* subject */
   const char *pat_end;       /* end of the pattern */
   int depth;                 /* remaining nesting allowance */
   int level;                 /* captures in use */
+  uint32_t unfinished;       /* bit i set: capture i is open (its len is LPAT_CAP_UNFINISHED) */
   int status;
   int64_t steps;             /* steps not yet charged */
-  int first_kind;            /* LPAT_FIRST_*: what a match must start with (lpat_prepare) */
-  unsigned char first_c;     /* LPAT_FIRST_CHAR: that byte */
-  uint16_t first_info;       /* LPAT_FIRST_CLASS: class bits (lpattern.c) */
-  const char *first_p, *first_ep; /* LPAT_FIRST_SET: the set [first_p, first_ep) */
+  const char *pat;           /* the pattern's start (lpat_prepare) */
+  lpat_Prep first;           /* lpat_prepare's findings (none after lpat_init) */
   lpat_FuelFn fuel;
   void *fuel_ud;
   char errmsg[64];
@@ -59,11 +68,16 @@ void lpat_reset(lpat_State *ms);
 /* Try to match the pattern starting at p against the subject at s. Returns the end of the match or NULL. */
 const char *lpat_match(lpat_State *ms, const char *s, const char *p);
 /* Optional, after lpat_init, for unanchored scans: find out from the pattern p what byte class every match
-   must start with, so that lpat_nextstart can pass over start positions where lpat_match would fail at once. */
+   must start with, so that lpat_nextstart can pass over start positions where lpat_match would fail at once.
+   Sets ms->pat and ms->first; setting both from an earlier lpat_prepare of the same pattern is equivalent. */
 void lpat_prepare(lpat_State *ms, const char *p);
 /* The first position >= s (<= src_end) where a match may start; src_end when none can (an attempt there fails).
    Each position passed over is counted as one step, like the failed attempt it replaces. */
 const char *lpat_nextstart(lpat_State *ms, const char *s);
+/* An unanchored search (anchor 0) or a single anchored attempt (anchor 1) from s (<= src_end): lpat_nextstart,
+   lpat_reset and lpat_match in one loop. Returns the end of the first match, with its start in *start, or NULL
+   (no match, or ms->status says why matching stopped). */
+const char *lpat_find(lpat_State *ms, const char *s, const char *p, int anchor, const char **start);
 /* Charge the steps not yet charged; returns 0 or nonzero (status becomes LPAT_ABORT). */
 int lpat_flushfuel(lpat_State *ms);
 

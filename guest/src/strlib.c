@@ -223,30 +223,23 @@ static int find_aux(pal_State *L, int find) {
     }
   } else {
     lpat_State ms;
-    const char *s1 = s + init - 1;
+    const char *s1, *e;
     int anchor = lp > 0 && *p == '^';
     if (anchor) p++;
     lpat_init(&ms, s, ls, p + (lp - (size_t)anchor), fuel_cb, L);
     if (!anchor) lpat_prepare(&ms, p);
-    for (;;) {
-      const char *e;
-      if (!anchor) s1 = lpat_nextstart(&ms, s1);
-      lpat_reset(&ms);
-      e = lpat_match(&ms, s1, p);
-      if (ms.status != LPAT_OK) return pattern_fail(L, &ms);
-      if (e != NULL) {
-        int n;
-        if (lpat_flushfuel(&ms)) return pattern_fail(L, &ms);
-        if (find) {
-          pal_pushnumber(L, (double)(s1 - s + 1));
-          pal_pushnumber(L, (double)(e - s));
-          n = push_captures(L, &ms, NULL, NULL, 0);
-          return n < 0 ? n : n + 2;
-        }
-        return push_captures(L, &ms, s1, e, 1);
+    e = lpat_find(&ms, s + init - 1, p, anchor, &s1);
+    if (ms.status != LPAT_OK) return pattern_fail(L, &ms);
+    if (e != NULL) {
+      int n;
+      if (lpat_flushfuel(&ms)) return pattern_fail(L, &ms);
+      if (find) {
+        pal_pushnumber(L, (double)(s1 - s + 1));
+        pal_pushnumber(L, (double)(e - s));
+        n = push_captures(L, &ms, NULL, NULL, 0);
+        return n < 0 ? n : n + 2;
       }
-      if (anchor || s1 >= ms.src_end) break;
-      s1++;
+      return push_captures(L, &ms, s1, e, 1);
     }
     if (lpat_flushfuel(&ms)) return pattern_fail(L, &ms);
   }
@@ -257,47 +250,59 @@ static int find_aux(pal_State *L, int find) {
 static int str_find(pal_State *L) { return find_aux(L, 1); }
 static int str_match(pal_State *L) { return find_aux(L, 0); }
 
-/* gmatch state: upvalue 1 = subject, 2 = pattern, 3 = a small buffer holding the next start offset */
+/* gmatch's iterator: upvalue 1 = subject, 2 = pattern, 3 = a buffer holding a GmatchState */
+typedef struct GmatchState {
+  size_t pos;     /* where the next search starts */
+  lpat_Prep prep; /* lpat_prepare's findings about the pattern, made once by string.gmatch */
+} GmatchState;
+
 static int gmatch_step(pal_State *L) {
-  size_t ls, lp, pos;
+  size_t ls, lp;
   const char *s = pal_tolstring(L, pal_upvalueindex(1), &ls);
   const char *p = pal_tolstring(L, pal_upvalueindex(2), &lp);
   uint8_t *st = pal_tobuffer(L, pal_upvalueindex(3), NULL);
   const char *src;
+  GmatchState gs;
   lpat_State ms;
   if (s == NULL || p == NULL || st == NULL) return 0;
-  memcpy(&pos, st, sizeof pos);
+  memcpy(&gs, st, sizeof gs);
   lpat_init(&ms, s, ls, p + lp, fuel_cb, L);
-  lpat_prepare(&ms, p);
-  for (src = s + (pos <= ls ? pos : ls + 1); src <= ms.src_end; src++) {
-    const char *e;
-    src = lpat_nextstart(&ms, src);
-    lpat_reset(&ms);
-    e = lpat_match(&ms, src, p);
+  ms.pat = p;
+  ms.first = gs.prep;
+  if (gs.pos <= ls) {
+    const char *e = lpat_find(&ms, s + gs.pos, p, 0, &src);
     if (ms.status != LPAT_OK) return pattern_fail(L, &ms);
     if (e != NULL) {
-      size_t next = (size_t)(e - s);
-      if (e == src) next++; /* empty match: move on at least one byte */
-      memcpy(st, &next, sizeof next);
+      gs.pos = (size_t)(e - s);
+      if (e == src) gs.pos++; /* empty match: move on at least one byte */
+      memcpy(st, &gs.pos, sizeof gs.pos);
       if (lpat_flushfuel(&ms)) return pattern_fail(L, &ms);
       return push_captures(L, &ms, src, e, 1);
     }
   }
-  pos = ls + 1;
-  memcpy(st, &pos, sizeof pos);
+  gs.pos = ls + 1;
+  memcpy(st, &gs.pos, sizeof gs.pos);
   if (lpat_flushfuel(&ms)) return pattern_fail(L, &ms);
   return 0;
 }
 
 static int str_gmatch(pal_State *L) {
+  size_t ls, lp;
+  const char *s = pal_checklstring(L, 1, &ls);
+  const char *p = pal_checklstring(L, 2, &lp);
   uint8_t *st;
-  pal_checklstring(L, 1, NULL);
-  pal_checklstring(L, 2, NULL);
+  GmatchState gs;
+  lpat_State ms;
   PAL_ERRCHECK(L);
   pal_settop(L, 2);
-  st = pal_newbuffer(L, sizeof(size_t));
+  st = pal_newbuffer(L, sizeof gs);
   PAL_ERRCHECK(L);
   if (st == NULL) return pal_memerror(L);
+  lpat_init(&ms, s, ls, p + lp, NULL, NULL);
+  lpat_prepare(&ms, p);
+  gs.pos = 0;
+  gs.prep = ms.first;
+  memcpy(st, &gs, sizeof gs);
   pal_pushcclosure(L, gmatch_step, "gmatch", 3);
   return 1;
 }
@@ -407,25 +412,23 @@ static int str_gsub(pal_State *L) {
   if (!anchor) lpat_prepare(&ms, p);
   src = s;
   while (n < max_n) {
-    const char *e;
-    if (!anchor) { /* copy the bytes where no match can start in one piece */
-      const char *next = lpat_nextstart(&ms, src);
-      if (next > src && !sb_add(&b, src, (size_t)(next - src))) return PAL_ERRSIG;
-      src = next;
-    }
-    lpat_reset(&ms);
-    e = lpat_match(&ms, src, p);
+    const char *start, *e = lpat_find(&ms, src, p, anchor, &start);
     if (ms.status != LPAT_OK) return pattern_fail(L, &ms);
-    if (e != NULL) {
-      n++;
-      if (add_replacement(L, &b, &ms, src, e, tr, r, lr, plain)) return PAL_ERRSIG;
-    }
-    if (e != NULL && e > src)
+    if (e == NULL) break;
+    n++;
+    /* the bytes before the match, where no match started, are kept as they are */
+    if (start > src && !sb_add(&b, src, (size_t)(start - src))) return PAL_ERRSIG;
+    if (add_replacement(L, &b, &ms, start, e, tr, r, lr, plain)) return PAL_ERRSIG;
+    if (e > start) {
       src = e;
-    else if (src < ms.src_end) {
-      if (!sb_addc(&b, *src++)) return PAL_ERRSIG;
-    } else
-      break;
+    } else { /* empty match: keep the next byte and search on after it */
+      if (start == ms.src_end) {
+        src = start;
+        break;
+      }
+      if (!sb_addc(&b, *start)) return PAL_ERRSIG;
+      src = start + 1;
+    }
     if (anchor) break;
   }
   if (!sb_add(&b, src, (size_t)(ms.src_end - src))) return PAL_ERRSIG;
