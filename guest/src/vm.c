@@ -15,6 +15,11 @@
 #include "memops.h"
 #include "vm.h"
 
+/* Slow paths of the loop, kept out of it (NOINLINE): vm_execute must take the address of no local and make no
+   varargs call. Otherwise it needs a frame on wasm's shadow stack, and wazero then keeps the frame pointer (and
+   with it one more value) in memory across every dispatch instead of in a register. */
+#define NOINLINE __attribute__((noinline))
+
 static const char *const vm_typenames[PAL_NUMTYPES] = {
     "nil", "boolean", "userdata", "number", "vector", "string",
     "table", "function", "userdata", "thread", "buffer", "integer",
@@ -732,7 +737,7 @@ static inline int fastbuiltin(global_State *g, int id, const TValue *args, int n
 /* OP_CALL of builtin id at func with nargs arguments, wanting nresults (PAL_MULTRET: open results): 1 when done
    inline (results stored and L->top set as after a call), 0 to make the real call. (A function of its own: the
    interpreter loop keeps its registers.) */
-static int callbuiltin(pal_State *L, int id, TValue *func, int nargs, int nresults) {
+static NOINLINE int callbuiltin(pal_State *L, int id, TValue *func, int nargs, int nresults) {
   int j;
   /* the result goes straight to func: written only on success, after the arguments were read, and a dead slot
      when no result is wanted */
@@ -795,6 +800,14 @@ static inline void moveresults(TValue *res, const TValue *first, int n, int want
     RELOAD();                        \
     if (status != PAL_OK) goto vmerror; \
   } while (0)
+/* res := compare(a, b, op) (0 or 1), as PROTECT */
+#define COMPARE(res, a, b, op)          \
+  do {                                  \
+    SAVEPC();                           \
+    res = compare(L, a, b, op);         \
+    RELOAD();                           \
+    if (res < 0) goto vmerror;          \
+  } while (0)
 #define SAFEPOINT()                                                     \
   do {                                                                  \
     if (--g->fuel <= 0 || g->totalbytes >= g->gcthreshold) {            \
@@ -856,12 +869,12 @@ static inline void moveresults(TValue *res, const TValue *first, int n, int want
 #define OPMOD(a, b) ((a)-floor((a) / (b)) * (b))
 #define OPPOW(a, b) (pow((a), (b)))
 
-static int forerror(pal_State *L, const TValue *o, const char *what) {
+static NOINLINE int forerror(pal_State *L, const TValue *o, const char *what) {
   vm_runerror(L, "invalid 'for' %s (number expected, got %s)", what, vm_typeof(L, o));
   return L->errstatus;
 }
 
-static int forprep(pal_State *L, TValue *ra) {
+static NOINLINE int forprep(pal_State *L, TValue *ra) {
   double n;
   if (!ttisnumber(ra)) {
     if (!vm_tonumber(ra, &n)) return forerror(L, ra, "initial value");
@@ -879,7 +892,7 @@ static int forprep(pal_State *L, TValue *ra) {
 }
 
 /* generic-for setup for non-function generators; returns a status */
-static int tforprep(pal_State *L, TValue *ra) {
+static NOINLINE int tforprep(pal_State *L, TValue *ra) {
   Table *mt;
   const TValue *tm;
   if (ttisfunction(ra)) {
@@ -905,6 +918,60 @@ static int tforprep(pal_State *L, TValue *ra) {
   }
 bad:
   vm_runerror(L, "attempt to iterate over a %s value", vm_typeof(L, ra));
+  return L->errstatus;
+}
+
+/* a comparison by metamethods or of strings (TM_EQ, TM_LT or TM_LE): 1 or 0, or -1 with an error pending */
+static NOINLINE int compare(pal_State *L, const TValue *a, const TValue *b, TMS op) {
+  int res;
+  int st = op == TM_EQ ? vm_equalobj(L, a, b, &res) : op == TM_LT ? vm_lessthan(L, a, b, &res)
+                                                                    : vm_lessequal(L, a, b, &res);
+  return st != PAL_OK ? -1 : res;
+}
+
+/* R[A] := env[kv] and env[kv] := R[A] through vm_gettable / vm_settable (env as a TValue) */
+static NOINLINE int getglobal(pal_State *L, Table *env, const TValue *kv, TValue *ra) {
+  TValue ev;
+  sethvalue(&ev, env);
+  return vm_gettable(L, &ev, kv, ra);
+}
+
+static NOINLINE int setglobal(pal_State *L, Table *env, const TValue *kv, const TValue *ra) {
+  TValue ev;
+  sethvalue(&ev, env);
+  return vm_settable(L, &ev, kv, ra);
+}
+
+/* R[A] := t[c + 1] and t[c + 1] := R[A] through vm_gettable / vm_settable (OP_GETINDEX, OP_SETINDEX) */
+static NOINLINE int getindex(pal_State *L, const TValue *t, int c, TValue *ra) {
+  TValue key;
+  setnvalue(&key, (double)(c + 1));
+  return vm_gettable(L, t, &key, ra);
+}
+
+static NOINLINE int setindex(pal_State *L, const TValue *t, int c, const TValue *ra) {
+  TValue key;
+  setnvalue(&key, (double)(c + 1));
+  return vm_settable(L, t, &key, ra);
+}
+
+/* OP_SELF's general case, once R[A+1] holds the object: R[A] := object[kc] through vm_gettable, and the error
+   for a missing method of an indexable object */
+static NOINLINE int selfmethod(pal_State *L, TValue *ra, const TValue *kc) {
+  TValue obj = ra[1]; /* (ra[1] is a register, which a metamethod may overwrite) */
+  ptrdiff_t raoff = savestack(L, ra);
+  int st = vm_gettable(L, &obj, kc, ra);
+  if (st != PAL_OK) return st;
+  ra = restorestack(L, raoff);
+  if (ttisnil(ra) && (ttistable(&obj) || ttisstring(&obj) || ttisuserdata(&obj))) {
+    vm_runerror(L, "attempt to call missing method '%s' of %s", getstr(tsvalue(kc)), vm_typeof(L, &obj));
+    return L->errstatus;
+  }
+  return PAL_OK;
+}
+
+static NOINLINE int opcodeerror(pal_State *L, int op) {
+  vm_runerror(L, "invalid opcode %d", op);
   return L->errstatus;
 }
 
@@ -982,11 +1049,7 @@ newframe:
               }
             }
           }
-          {
-            TValue ev;
-            sethvalue(&ev, env);
-            PROTECT(vm_gettable(L, &ev, kv, ra));
-          }
+          PROTECT(getglobal(L, env, kv, ra));
         } else
           setnilvalue(ra);
         break;
@@ -995,7 +1058,6 @@ newframe:
         TValue *ra = RA();
         Table *env = cl->env;
         const TValue *kv = k + GET_Bx(i);
-        TValue ev;
         if (env == NULL) break;
         if (!env->readonly) {
           TValue *slot = (TValue *)getstr_inl(env, tsvalue(kv));
@@ -1009,8 +1071,7 @@ newframe:
             break;
           }
         }
-        sethvalue(&ev, env);
-        PROTECT(vm_settable(L, &ev, kv, ra));
+        PROTECT(setglobal(L, env, kv, ra));
         break;
       }
       case OP_GETTABLE: {
@@ -1058,7 +1119,6 @@ newframe:
         TValue *ra = RA();
         TValue *rb = base + GET_B(i);
         int c = GET_C(i);
-        TValue key;
         if (ttistable(rb)) {
           Table *h = hvalue(rb);
           const TValue *v = c < h->sizearray ? &h->array[c] : tab_getint(h, c + 1);
@@ -1067,8 +1127,7 @@ newframe:
             break;
           }
         }
-        setnvalue(&key, (double)(c + 1));
-        PROTECT(vm_gettable(L, rb, &key, ra));
+        PROTECT(getindex(L, rb, c, ra));
         break;
       }
       case OP_SETTABLE: {
@@ -1153,7 +1212,6 @@ newframe:
         TValue *ra = RA();
         TValue *rb = base + GET_B(i);
         int c = GET_C(i);
-        TValue key;
         if (ttistable(rb) && !hvalue(rb)->readonly) {
           Table *h = hvalue(rb);
           if (c < h->sizearray && !ttisnil(&h->array[c])) {
@@ -1166,8 +1224,7 @@ newframe:
             break;
           }
         }
-        setnvalue(&key, (double)(c + 1));
-        PROTECT(vm_settable(L, rb, &key, ra));
+        PROTECT(setindex(L, rb, c, ra));
         break;
       }
       case OP_NEWTABLE: {
@@ -1182,18 +1239,18 @@ newframe:
       }
       case OP_SELF: {
         TValue *ra = RA();
-        TValue obj = base[GET_B(i)];
+        const TValue *obj = ra + 1; /* (no TValue local: see NOINLINE) */
         const TValue *kc = k + GET_C(i);
-        setobj(ra + 1, &obj);
-        if (ttistable(&obj)) {
-          Table *h = hvalue(&obj);
+        setobj(ra + 1, base + GET_B(i));
+        if (ttistable(obj)) {
+          Table *h = hvalue(obj);
           const TValue *v = getstr_inl(h, tsvalue(kc));
           if (!ttisnil(v) || (h->metatable != NULL && (v = getstr_viaindex(L, h, tsvalue(kc))) != NULL &&
                               !ttisnil(v))) {
             setobj(ra, v);
             break;
           }
-        } else if (ttisstring(&obj) && g->mt[PAL_TSTRING] != NULL) {
+        } else if (ttisstring(obj) && g->mt[PAL_TSTRING] != NULL) {
           const TValue *idx = gettm_index(g, g->mt[PAL_TSTRING]);
           if (idx != NULL && ttistable(idx)) {
             const TValue *v = getstr_inl(hvalue(idx), tsvalue(kc));
@@ -1203,12 +1260,7 @@ newframe:
             }
           }
         }
-        PROTECT(vm_gettable(L, &obj, kc, ra));
-        ra = base + GET_A(i);
-        if (ttisnil(ra) && (ttistable(&obj) || ttisstring(&obj) || ttisuserdata(&obj))) {
-          vm_runerror(L, "attempt to call missing method '%s' of %s", getstr(tsvalue(kc)), vm_typeof(L, &obj));
-          goto vmerror;
-        }
+        PROTECT(selfmethod(L, ra, kc));
         break;
       }
       case OP_ADD: ARITH_RR(OPADD, TM_ADD)
@@ -1279,7 +1331,7 @@ newframe:
         else if (ttisnumber(ra))
           res = nvalue(ra) == nvalue(rb);
         else if (ttistable(ra) || ttisuserdata(ra))
-          PROTECT(vm_equalobj(L, ra, rb, &res));
+          COMPARE(res, ra, rb, TM_EQ);
         else
           res = rawequalobj(ra, rb);
         CONDJUMP(res == (GET_C(i) != 0));
@@ -1292,7 +1344,7 @@ newframe:
         if (ttisnumber(ra) && ttisnumber(rb))
           res = nvalue(ra) < nvalue(rb);
         else
-          PROTECT(vm_lessthan(L, ra, rb, &res));
+          COMPARE(res, ra, rb, TM_LT);
         CONDJUMP(res == (GET_C(i) != 0));
         break;
       }
@@ -1303,7 +1355,7 @@ newframe:
         if (ttisnumber(ra) && ttisnumber(rb))
           res = nvalue(ra) <= nvalue(rb);
         else
-          PROTECT(vm_lessequal(L, ra, rb, &res));
+          COMPARE(res, ra, rb, TM_LE);
         CONDJUMP(res == (GET_C(i) != 0));
         break;
       }
@@ -1314,7 +1366,7 @@ newframe:
         if (ttisnumber(ra))
           res = nvalue(ra) < nvalue(kb);
         else
-          PROTECT(vm_lessthan(L, ra, kb, &res));
+          COMPARE(res, ra, kb, TM_LT);
         CONDJUMP(res == (GET_C(i) != 0));
         break;
       }
@@ -1325,7 +1377,7 @@ newframe:
         if (ttisnumber(ra))
           res = nvalue(ra) <= nvalue(kb);
         else
-          PROTECT(vm_lessequal(L, ra, kb, &res));
+          COMPARE(res, ra, kb, TM_LE);
         CONDJUMP(res == (GET_C(i) != 0));
         break;
       }
@@ -1336,7 +1388,7 @@ newframe:
         if (ttisnumber(ra))
           res = nvalue(kb) < nvalue(ra);
         else
-          PROTECT(vm_lessthan(L, kb, ra, &res));
+          COMPARE(res, kb, ra, TM_LT);
         CONDJUMP(res == (GET_C(i) != 0));
         break;
       }
@@ -1347,7 +1399,7 @@ newframe:
         if (ttisnumber(ra))
           res = nvalue(kb) <= nvalue(ra);
         else
-          PROTECT(vm_lessequal(L, kb, ra, &res));
+          COMPARE(res, kb, ra, TM_LE);
         CONDJUMP(res == (GET_C(i) != 0));
         break;
       }
@@ -1570,19 +1622,18 @@ newframe:
         int c = GET_C(i), j;
         if (ttislightuserdata(ra)) { /* builtin traversal: R[A] = position, R[A+1] = table */
           int pos;
-          TValue key, val;
           if (!ttistable(ra + 1)) {
             SAVEPC();
             vm_runerror(L, "attempt to call a userdata value");
             goto vmerror;
           }
-          pos = tab_nextpos(hvalue(ra + 1), (int)(uintptr_t)pvalue(ra), &key, &val);
+          /* key and value straight into their registers; a value not wanted goes to R[A+2], unused by this
+             traversal, which OP_TFORLOOP (the next instruction) overwrites with the key */
+          pos = tab_nextpos(hvalue(ra + 1), (int)(uintptr_t)pvalue(ra), ra + 3, c >= 2 ? ra + 4 : ra + 2);
           if (pos == 0) {
             for (j = 0; j < c; j++) setnilvalue(ra + 3 + j);
           } else {
             setpvalue(ra, (void *)(uintptr_t)pos);
-            setobj(ra + 3, &key);
-            if (c >= 2) setobj(ra + 4, &val);
             for (j = 2; j < c; j++) setnilvalue(ra + 3 + j);
           }
           break;
@@ -1701,7 +1752,7 @@ newframe:
       }
       default:
         SAVEPC();
-        vm_runerror(L, "invalid opcode %d", (int)GET_OP(i));
+        opcodeerror(L, (int)GET_OP(i));
         goto vmerror;
     }
   }
