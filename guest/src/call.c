@@ -381,32 +381,62 @@ static __attribute__((noinline)) int callrawpair_slow(pal_State *L, int fidx, in
   return res;
 }
 
-/* table.sort calls this once per comparison with its comparator: the fast path is vm_call's for f(t[a], t[b]),
-   without the pushes and the general index resolution of the API. */
+/* table.sort calls this once per comparison with its comparator: the fast path is vm_call's for f(t[a], t[b])
+   (fresh_fits, fresh_push), without the pushes and the general index resolution of the API. Written for wasm's
+   bounds checks: each structure's fields are read (VREAD) and written (VWRITE) from its last used one on, so that
+   one check covers the structure. */
 int pal_callrawpair(pal_State *L, int fidx, int tidx, int64_t a, int64_t b, int64_t *len) {
-  TValue *args = L->stack + L->ci->base, *func = L->top;
+  int errstatus = VREAD(L, errstatus), nny = VREAD(L, nny), nccalls = VREAD(L, nCcalls);
+  CallInfo *ci = VREAD(L, ci);
+  int stacksize = VREAD(L, stacksize);
+  TValue *func = VREAD(L, top), *stack = VREAD(L, stack);
+  int roomflags = VREAD(ci + 1, flags); /* ci_hasroom(ci) */
+  TValue *args = stack + VREAD(ci, base);
   ptrdiff_t nargs = func - args;
-  if ((uint64_t)fidx - 1 < (uint64_t)nargs && (uint64_t)tidx - 1 < (uint64_t)nargs) {
-    TValue *f = args + fidx - 1, *tv = args + tidx - 1;
-    if (ttistable(tv) && fresh_fits(L, f, savestack(L, func)) && L->nCcalls < PAL_MAXCCALLS &&
-        L->errstatus == PAL_OK) {
-      Table *t = hvalue(tv);
-      int status;
-      /* (EXTRA_STACK covers the two arguments of a function of fewer parameters) */
-      setobj(func, f);
-      setobj(func + 1, tab_getint_inl(t, a));
-      setobj(func + 2, tab_getint_inl(t, b));
-      L->top = func + 3;
-      L->nCcalls++;
-      L->nny++;
-      fresh_push(L, func, 1);
-      status = vm_execute(L, ci_index(L, L->ci));
-      L->nny--;
-      L->nCcalls--;
-      if (status != PAL_OK) return -1;
-      L->top--; /* the result, where func was (the call may have moved the stack) */
-      *len = tab_len(t); /* (t stays anchored at tidx) */
-      return !l_isfalse(L->top);
+  if (errstatus == PAL_OK && nccalls < PAL_MAXCCALLS && !(roomflags & CIST_END) &&
+      (uint64_t)fidx - 1 < (uint64_t)nargs && (uint64_t)tidx - 1 < (uint64_t)nargs) {
+    const TValue *f = args + fidx - 1, *tv = args + tidx - 1;
+    Closure *cl;
+    Proto *p;
+    /* (a C closure's bytes where LClosure.p would be are read, not used) */
+    if (ttisfunction(f) && ttistable(tv) && (cl = clvalue(f), p = VREAD(&cl->l, p), !VREAD(&cl->c, isC))) {
+      const uint32_t *code = VREAD(p, code);
+      int maxs = VREAD(p, maxstacksize), vararg = VREAD(p, is_vararg), nparams = VREAD(p, numparams);
+      ptrdiff_t fo = func - stack;
+      if (!vararg && fo + 1 + maxs + EXTRA_STACK <= stacksize) {
+        Table *t = hvalue(tv);
+        TValue *array = VREAD(t, array);
+        int64_t sizearray = VREAD(t, sizearray);
+        const TValue *va = (uint64_t)a - 1 < (uint64_t)sizearray ? &array[a - 1] : tab_getint(t, a);
+        const TValue *vb = (uint64_t)b - 1 < (uint64_t)sizearray ? &array[b - 1] : tab_getint(t, b);
+        CallInfo *nci = ci + 1;
+        TValue *arg;
+        int status;
+        /* f(t[a], t[b]) at L->top, the highest slot first (EXTRA_STACK covers the two arguments of a function of
+           fewer parameters); then fresh_push's frame, its last field first */
+        setobj_tagfirst(func + 2, vb);
+        setobj_tagfirst(func + 1, va);
+        setobj_tagfirst(func, f);
+        for (arg = func + 3; arg < func + 1 + nparams; arg++) setnilvalue(arg);
+        VWRITE(nci, flags, CIST_LUA | CIST_FRESH);
+        nci->extra = 0;
+        nci->nresults = 1;
+        nci->savedpc = code;
+        nci->top = fo + 1 + maxs;
+        nci->base = fo + 1;
+        nci->func = fo;
+        VWRITE(L, nny, nny + 1);
+        VWRITE(L, nCcalls, nccalls + 1);
+        VWRITE(L, ci, nci);
+        VWRITE(L, top, func + 1 + maxs);
+        status = vm_execute(L, ci_index(L, nci));
+        VWRITE(L, nny, VREAD(L, nny) - 1);
+        L->nCcalls--;
+        if (status != PAL_OK) return -1;
+        L->top--; /* the result, where func was (the call may have moved the stack) */
+        *len = tab_len(t); /* (t stays anchored at tidx) */
+        return !l_isfalse(L->top);
+      }
     }
   }
   return callrawpair_slow(L, fidx, tidx, a, b, len);

@@ -390,8 +390,8 @@ int tab_next(pal_State *L, Table *t, TValue *key, TValue *val);
 int tab_nextpos(Table *t, int index, TValue *key, TValue *val);
 int64_t tab_lenslow(Table *t); /* a border (#t) */
 /* tab_lenslow with its most common case inline: the array part ends with nil and the last border found (lenhint)
-   is still a border */
-static inline int64_t tab_len(Table *t) {
+   is still a border (always inlined: wasm calls are expensive, and this test is smaller than a call) */
+static inline __attribute__((always_inline)) int64_t tab_len(Table *t) {
   int n = t->sizearray, h = t->lenhint;
   if (h > 0 && h < n && ttisnil(&t->array[n - 1]) && ttisnil(&t->array[h]) && !ttisnil(&t->array[h - 1])) return h;
   return tab_lenslow(t);

@@ -513,24 +513,6 @@ int pal_chargefuel(pal_State *L, int64_t units) {
   return 0;
 }
 
-/* For wasm only (natively the compiler's own choices are better):
-   OPAQUE(p) makes the compiler forget how p was computed. For p = ci - 1, the negative offset would otherwise be
-   folded into every field access, and wasm (whose offsets are unsigned) computes and bounds-checks each address
-   separately.
-   VREAD(p, f) is p->f as a volatile read: the compiler keeps volatile accesses in their order and place, so a hot
-   path that reads a structure's last field first (see CallInfo in object.h) keeps doing so, and wasm bounds-checks
-   the structure once (the compiler is otherwise free to reorder or sink reads of different fields). VWRITE(p, f, x)
-   is the same for a store. */
-#ifdef __wasm__
-#define OPAQUE(p) __asm__("" : "+r"(p))
-#define VREAD(p, f) (((const volatile __typeof__(*(p)) *)(p))->f)
-#define VWRITE(p, f, x) (((volatile __typeof__(*(p)) *)(p))->f = (x))
-#else
-#define OPAQUE(p) ((void)0)
-#define VREAD(p, f) ((p)->f)
-#define VWRITE(p, f, x) ((p)->f = (x))
-#endif
-
 /* tab_getstr inlined into the loop (same lookup: strings are interned, so a key matches by pointer). Each node's
    fields are read up front, its last one first: wasm then bounds-checks a node once, not once per field. */
 static inline __attribute__((always_inline)) const TValue *getstr_inl(const Table *t, const TString *key) {
@@ -752,23 +734,6 @@ static NOINLINE int callbuiltin(pal_State *L, int id, TValue *func, int nargs, i
 }
 
 /* ================= the interpreter loop ================= */
-
-/* setobj with its accesses in a fixed order on both sides, tag (offset 8) before value: setobj leaves the order to
-   the compiler, which sometimes schedules the value first, and wazero then bounds-checks the TValue twice (see
-   object.h). For copies between two unrelated pointers on hot paths. The value moves as its double member: all
-   8 bytes, bit for bit (a volatile union copy would go through a stack temporary). Natively, plain setobj. */
-static inline void setobj_tagfirst(TValue *dst, const TValue *src) {
-#ifdef __wasm__
-  const volatile TValue *s = src;
-  volatile TValue *d = dst;
-  int tt = s->tt;
-  double v = s->v.n;
-  d->tt = tt;
-  d->v.n = v;
-#else
-  setobj(dst, src);
-#endif
-}
 
 /* The n results at first moved to res for a caller wanting `wanted` of them (PAL_MULTRET: all), nil-filled; the
    caller then sets L->top (res + n for PAL_MULTRET). What vm_poscall does, for the loop's fast paths. */
@@ -1560,12 +1525,12 @@ newframe:
           break;
         }
         if (fresh && wanted == 1) { /* end of a nested invocation wanting one result (metamethods, pal_call) */
-          TValue *res = L->stack + ci->func;
+          TValue *res = L->stack + func;
           if (n > 0)
-            setobj(res, ra);
+            setobj_tagfirst(res, ra);
           else
             setnilvalue(res);
-          L->ci = ci - 1;
+          VWRITE(L, ci, ci - 1); /* (L's fields from the last to the first) */
           L->top = res + 1;
           return PAL_OK;
         }

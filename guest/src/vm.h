@@ -46,10 +46,53 @@
 
 #define savestack(L, p) ((ptrdiff_t)((p) - (L)->stack))
 #define restorestack(L, n) ((L)->stack + (n))
-#define ci_index(L, c) ((int)((c) - (L)->base_ci))
+/* The index of frame c. The exact division by sizeof(CallInfo) is done as a shift and a multiplication by the
+   inverse of its odd factor modulo 2^32 (four Newton steps, constant-folded): wasm runtimes compile a division by a
+   constant to a real division instruction. */
+#define CI_SIZESHIFT __builtin_ctz((unsigned)sizeof(CallInfo))
+#define CI_ODD ((uint32_t)(sizeof(CallInfo) >> CI_SIZESHIFT))
+#define CI_INVSTEP(x) ((x) * (2u - CI_ODD * (x)))
+#define CI_ODDINV CI_INVSTEP(CI_INVSTEP(CI_INVSTEP(CI_INVSTEP(CI_ODD))))
+#define ci_index(L, c) \
+  ((int)((uint32_t)((int32_t)((char *)(c) - (char *)(L)->base_ci) >> CI_SIZESHIFT) * CI_ODDINV))
 #define ci_isLua(c) (((c)->flags & CIST_LUA) != 0)
 #define ci_hasroom(c) (((c)[1].flags & CIST_END) == 0) /* a frame can be pushed above c without ci_push */
 #define ci_closure(L, c) clvalue((L)->stack + (c)->func)
+
+/* For wasm only (natively the compiler's own choices are better):
+   OPAQUE(p) makes the compiler forget how p was computed. For p = ci - 1, the negative offset would otherwise be
+   folded into every field access, and wasm (whose offsets are unsigned) computes and bounds-checks each address
+   separately.
+   VREAD(p, f) is p->f as a volatile read: the compiler keeps volatile accesses in their order and place, so a hot
+   path that reads a structure's last field first (see CallInfo in object.h) keeps doing so, and wasm bounds-checks
+   the structure once (the compiler is otherwise free to reorder or sink reads of different fields). VWRITE(p, f, x)
+   is the same for a store. */
+#ifdef __wasm__
+#define OPAQUE(p) __asm__("" : "+r"(p))
+#define VREAD(p, f) (((const volatile __typeof__(*(p)) *)(p))->f)
+#define VWRITE(p, f, x) (((volatile __typeof__(*(p)) *)(p))->f = (x))
+#else
+#define OPAQUE(p) ((void)0)
+#define VREAD(p, f) ((p)->f)
+#define VWRITE(p, f, x) ((p)->f = (x))
+#endif
+
+/* setobj with its accesses in a fixed order on both sides, tag (offset 8) before value: setobj leaves the order to
+   the compiler, which sometimes schedules the value first, and wazero then bounds-checks the TValue twice (see
+   object.h). For copies between two unrelated pointers on hot paths. The value moves as its double member: all
+   8 bytes, bit for bit (a volatile union copy would go through a stack temporary). Natively, plain setobj. */
+static inline void setobj_tagfirst(TValue *dst, const TValue *src) {
+#ifdef __wasm__
+  const volatile TValue *s = src;
+  volatile TValue *d = dst;
+  int tt = s->tt;
+  double v = s->v.n;
+  d->tt = tt;
+  d->v.n = v;
+#else
+  setobj(dst, src);
+#endif
+}
 
 #define EXTRA_STACK 8 /* slots always available above a frame's top (metamethod calls push up to 4 values) */
 
