@@ -58,10 +58,10 @@ static int stack_realloc(pal_State *L, int newsize) {
   ptrdiff_t topoff = L->top - old;
   UpVal *uv;
   /* open upvalues point into the stack: keep them as offsets across the reallocation */
-  for (uv = L->openupval; uv != NULL; uv = uv->u.open.next) uv->v = (TValue *)(uintptr_t)(uv->v - old);
+  for (uv = L->openupval; uv != NULL; uv = uv->u.next) uv->v = (TValue *)(uintptr_t)(uv->v - old);
   ns = (TValue *)mem_realloc(L, old, (size_t)oldsize * sizeof(TValue), (size_t)newsize * sizeof(TValue));
   nb = ns != NULL ? ns : old;
-  for (uv = L->openupval; uv != NULL; uv = uv->u.open.next) uv->v = nb + (ptrdiff_t)(uintptr_t)uv->v;
+  for (uv = L->openupval; uv != NULL; uv = uv->u.next) uv->v = nb + (ptrdiff_t)(uintptr_t)uv->v;
   if (ns == NULL) return 0;
   for (i = oldsize; i < newsize; i++) setnilvalue(ns + i);
   L->stack = ns;

@@ -1379,6 +1379,16 @@ static TString *fstr_ts(Front *F, FStr *s) {
   return s->ts;
 }
 
+/* Whether a function nested in fs captures one of fs's locals (then some OP_RETURN may find open upvalues of its
+   frame; a function with no such capture never has any: see OP_RETURN). Known only once the whole body is compiled,
+   hence a pass over the finished code in build_proto. */
+static int captures_locals(const FuncState *fs) {
+  for (int i = 0; i < fs->np; i++)
+    for (int j = 0; j < fs->p[i]->nups; j++)
+      if (fs->p[i]->upvals[j].instack) return 1;
+  return 0;
+}
+
 static Proto *build_proto(FuncState *fs) {
   Front *F = fs->F;
   pal_State *L = F->L;
@@ -1432,6 +1442,9 @@ static Proto *build_proto(FuncState *fs) {
   P = proto_new(L);
   if (!P) goto oom;
   memcpy(code, fs->code, (size_t)fs->ncode * sizeof(uint32_t));
+  if (captures_locals(fs))
+    for (i = 0; i < fs->ncode; i++)
+      if (GET_OP(code[i]) == OP_RETURN) code[i] |= MK_ABC(0, 0, 0, 1); /* C = 1: the VM closes upvalues */
   memcpy(lines, fs->lines, (size_t)fs->ncode * sizeof(int));
   for (i = 0; i < fs->nk; i++) {
     KConst *c = &fs->k[i];

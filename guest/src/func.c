@@ -59,34 +59,49 @@ CClosure *closure_newC(pal_State *L, pal_CFunction f, const char *name, int nup,
   return cl;
 }
 
+/* The open upvalue for a stack slot, created if needed. The list is ordered by level, highest first, so the usual
+   case (a capture above every open upvalue, e.g. a fresh loop local) looks at the head only. */
 UpVal *upval_find(pal_State *L, TValue *level) {
-  UpVal *prev = NULL, *p = L->openupval, *uv;
-  while (p != NULL && p->v > level) {
-    prev = p;
-    p = p->u.open.next;
-  }
+  UpVal **pp = &L->openupval, *p, *uv;
+  while ((p = *pp) != NULL && p->v > level) pp = &p->u.next;
   if (p != NULL && p->v == level) return p;
   uv = (UpVal *)mem_newobj(L, sizeof(UpVal), T_UPVAL);
   if (uv == NULL) return NULL;
+  uv->u.next = p;
   uv->v = level;
-  uv->u.open.thread = L;
-  uv->u.open.prev = prev;
-  uv->u.open.next = p;
-  if (p != NULL) p->u.open.prev = uv;
-  if (prev != NULL)
-    prev->u.open.next = uv;
-  else
-    L->openupval = uv;
+  *pp = uv;
   return uv;
+}
+
+/* closure_newL inlined, without its clearing loop: each upvalue slot is written once, in order. */
+LClosure *closure_instantiate(pal_State *L, Proto *p, const LClosure *encl, TValue *base) {
+  const UpvalDesc *d = p->upvals;
+  int n = p->nups;
+  LClosure *cl = (LClosure *)mem_newobj(L, sizeLclosure(n), PAL_TFUNCTION);
+  if (cl == NULL) return NULL;
+  cl->isC = 0;
+  cl->nupvalues = (uint8_t)n;
+  cl->env = encl->env;
+  cl->gclist = NULL;
+  cl->p = p;
+  for (int j = 0; j < n; j++) {
+    UpVal *uv;
+    if (!d[j].instack)
+      uv = encl->upvals[d[j].idx];
+    else if ((uv = upval_find(L, base + d[j].idx)) == NULL) {
+      while (j < n) cl->upvals[j++] = NULL; /* the half-built closure is unreachable garbage, but well-formed */
+      return NULL;
+    }
+    cl->upvals[j] = uv;
+  }
+  return cl;
 }
 
 void upval_close(pal_State *L, TValue *level) {
   UpVal *uv;
   while ((uv = L->openupval) != NULL && uv->v >= level) {
-    TValue v = *uv->v;
-    L->openupval = uv->u.open.next;
-    if (L->openupval != NULL) L->openupval->u.open.prev = NULL;
-    uv->u.value = v; /* (overwrites the open-list links) */
+    L->openupval = uv->u.next;
+    uv->u.value = *uv->v; /* (overwrites the list link, read just before) */
     uv->v = &uv->u.value;
   }
 }

@@ -126,7 +126,7 @@ static void traversethread(global_State *g, pal_State *th) {
   markobject(g, (GCObject *)th->gt);
   markvalue(g, &th->errval);
   markobject(g, (GCObject *)th->resumer);
-  for (UpVal *uv = th->openupval; uv != NULL; uv = uv->u.open.next) markobject(g, (GCObject *)uv);
+  for (UpVal *uv = th->openupval; uv != NULL; uv = uv->u.next) markobject(g, (GCObject *)uv);
   if (th->stack == NULL) return;
   /* Everything live is below top: the VM sets top = ci->top at its safe points and before calling metamethods,
      a C function's values are below its top, and a suspended coroutine's top is past its yielded values.

@@ -183,14 +183,10 @@ struct Proto {
 
 struct UpVal {
   GCHEADER;
-  TValue *v;    /* points into a thread stack while open, at u.value when closed */
+  TValue *v; /* points into a thread stack while open, at u.value when closed */
   union {
     TValue value; /* closed value */
-    struct {      /* open: doubly linked list of the thread's open upvalues, ordered by stack level */
-      UpVal *prev;
-      UpVal *next;
-      pal_State *thread;
-    } open;
+    UpVal *next;  /* open: the thread's list of open upvalues, highest stack level first */
   } u;
 };
 
@@ -433,6 +429,9 @@ Table *obj_getmetatable(pal_State *L, const TValue *o);
 /* func.c */
 Proto *proto_new(pal_State *L);
 LClosure *closure_newL(pal_State *L, Proto *p, Table *env);  /* upvals left NULL: caller fills them */
+/* OP_CLOSURE: a closure of p whose upvalues are the enclosing frame's registers (from base) and the enclosing
+   closure's upvalues, as p->upvals describes */
+LClosure *closure_instantiate(pal_State *L, Proto *p, const LClosure *encl, TValue *base);
 CClosure *closure_newC(pal_State *L, pal_CFunction f, const char *name, int nup, Table *env);
 UpVal *upval_find(pal_State *L, TValue *level); /* open upvalue for this stack slot (created if needed) */
 void upval_close(pal_State *L, TValue *level);  /* close every open upvalue at or above level */

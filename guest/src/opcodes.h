@@ -66,7 +66,8 @@ typedef enum {
                                B == 0: arguments run up to the current top (set by a previous multret op);
                                C == 0: keep all results and set top past the last one (multret)              */
   OP_RETURN,   /* A B          return R[A], ..., R[A+B-2]; B == 0: return R[A] up to top.
-                               The VM closes open upvalues of the frame itself.                              */
+                               C == 1: the VM closes open upvalues of the frame itself (set when a nested
+                               function captures a local of this one; with C == 0 the frame has none)        */
   OP_FORPREP,  /* A sBx        numeric for. R[A] = start, R[A+1] = limit, R[A+2] = step (numbers or numeric
                                strings, converted in place; else "invalid 'for' initial value (number
                                expected, got T)", likewise 'limit', 'step'). If the loop runs zero times

@@ -1509,7 +1509,7 @@ newframe:
         const uint32_t *ppc = VREAD(pci, savedpc);
         ptrdiff_t ptop = VREAD(pci, top), pbase = VREAD(pci, base);
         int n = b != 0 ? b - 1 : (int)(L->top - ra);
-        if (L->openupval != NULL && L->openupval->v >= base) upval_close(L, base);
+        if (GET_C(i) && L->openupval != NULL && L->openupval->v >= base) upval_close(L, base);
         if (!fresh && (pflags & CIST_LUA)) {
           /* fast path: return to a Luau caller in this invocation */
           TValue *stk = L->stack;
@@ -1671,19 +1671,9 @@ newframe:
         TValue *ra = RA();
         Proto *np = cl->p->p[GET_Bx(i)];
         LClosure *ncl;
-        int j;
         SAVEPC();
-        ncl = closure_newL(L, np, cl->env);
+        ncl = closure_instantiate(L, np, cl, base); /* (one call: each call is costly in vm_execute in wasm) */
         if (ncl == NULL) goto vmerror;
-        for (j = 0; j < np->nups; j++) {
-          const UpvalDesc *d = &np->upvals[j];
-          if (d->instack) {
-            UpVal *uv = upval_find(L, base + d->idx);
-            if (uv == NULL) goto vmerror; /* the half-built closure is unreachable garbage */
-            ncl->upvals[j] = uv;
-          } else
-            ncl->upvals[j] = cl->upvals[d->idx];
-        }
         setclvalue(ra, ncl);
         GCCHECK();
         break;

@@ -778,7 +778,7 @@ static void test_gc(void) {
     CHECK(upval_find(th, th->stack + 1) == uv);
     uv2 = upval_find(th, th->stack + 3);
     uv3 = upval_find(th, th->stack + 2);
-    CHECK(th->openupval == uv2 && uv2->u.open.next == uv3 && uv3->u.open.next == uv);
+    CHECK(th->openupval == uv2 && uv2->u.next == uv3 && uv3->u.next == uv);
     cl->upvals[0] = uv;
     L->top--; /* drop the thread */
     collect(L);
