@@ -74,6 +74,10 @@ static const char *proto_check(const Proto *p, const Proto *parent) {
       case OP_GETINDEX:
       case OP_SETINDEX: REG(a); REG(b); break;
       case OP_NEWTABLE: REG(a); break;
+      case OP_DUPTABLE:
+        REG(a);
+        if (bx >= p->sizeshapes) goto badk;
+        break;
       case OP_SELF: REG(a); REG(a + 1); REG(b); KSTR(c); break;
       case OP_ADD: case OP_SUB: case OP_MUL: case OP_DIV: case OP_IDIV: case OP_MOD: case OP_POW:
         REG(a); REG(b); REG(c); break;

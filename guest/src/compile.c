@@ -21,6 +21,12 @@ typedef struct KConst {
   FStr *s;
 } KConst;
 
+/* a table constructor's shape (TableShape) to build with the Proto: nkeys constant indices in FuncState.shapekeys
+   from first on */
+typedef struct ShapeDesc {
+  int narray, first, nkeys;
+} ShapeDesc;
+
 typedef struct LoopCtx {
   struct LoopCtx *prev;
   LoopNode *node;
@@ -42,6 +48,10 @@ typedef struct FuncState {
   int khashsize;
   Proto **p;
   int np, capp;
+  ShapeDesc *shapes;
+  int nshapes, capshapes;
+  int *shapekeys;
+  int nshapekeys, capshapekeys;
   Var **upvars;
   UpvalDesc *updesc;
   int nups, capups, capupdesc;
@@ -91,6 +101,8 @@ static void free_buffers(FuncState *fs) {
   if (fs->k) mem_realloc(L, fs->k, (size_t)fs->capk * sizeof(KConst), 0);
   if (fs->khash) mem_realloc(L, fs->khash, (size_t)fs->khashsize * sizeof(int), 0);
   if (fs->p) mem_realloc(L, fs->p, (size_t)fs->capp * sizeof(Proto *), 0);
+  if (fs->shapes) mem_realloc(L, fs->shapes, (size_t)fs->capshapes * sizeof(ShapeDesc), 0);
+  if (fs->shapekeys) mem_realloc(L, fs->shapekeys, (size_t)fs->capshapekeys * sizeof(int), 0);
   if (fs->upvars) mem_realloc(L, fs->upvars, (size_t)fs->capups * sizeof(Var *), 0);
   if (fs->updesc) mem_realloc(L, fs->updesc, (size_t)fs->capupdesc * sizeof(UpvalDesc), 0);
   fs->code = NULL;
@@ -98,6 +110,8 @@ static void free_buffers(FuncState *fs) {
   fs->k = NULL;
   fs->khash = NULL;
   fs->p = NULL;
+  fs->shapes = NULL;
+  fs->shapekeys = NULL;
   fs->upvars = NULL;
   fs->updesc = NULL;
 }
@@ -474,18 +488,51 @@ static void bool_value(FuncState *fs, Expr *e, int target) {
   emitABC(fs, OP_LOADB, target, 1, 0);
 }
 
+/* index of a new shape for a constructor with narray positional items and keyed items that all have constant
+   string keys, -1 if the function has too many shapes for OP_DUPTABLE */
+static int add_shape(FuncState *fs, Expr *e, int narray, int nkeys) {
+  ShapeDesc *d;
+  if (fs->nshapes > MAXARG_Bx) return -1;
+  if (fs->nshapes >= fs->capshapes) {
+    ShapeDesc *nd = (ShapeDesc *)grow(fs->F, fs->shapes, &fs->capshapes, sizeof(ShapeDesc));
+    if (!nd) return -1;
+    fs->shapes = nd;
+  }
+  d = &fs->shapes[fs->nshapes];
+  d->narray = narray;
+  d->first = fs->nshapekeys;
+  d->nkeys = nkeys;
+  for (TItem *it = e->v.items; it; it = it->next) {
+    if (!it->key) continue;
+    if (fs->nshapekeys >= fs->capshapekeys) {
+      int *nk = (int *)grow(fs->F, fs->shapekeys, &fs->capshapekeys, sizeof(int));
+      if (!nk) return -1;
+      fs->shapekeys = nk;
+    }
+    fs->shapekeys[fs->nshapekeys++] = k_str(fs, it->key->v.s);
+  }
+  return fs->nshapes++;
+}
+
 static NOINLINE void table_cons(FuncState *fs, Expr *e, int t) {
   TItem *it;
-  int narr = 0, nhash = 0, pending = 0, stored = 0;
-  int pc;
+  int narr = 0, nhash = 0, nstrkeys = 0, pending = 0, stored = 0;
+  int shape = -1;
   for (it = e->v.items; it; it = it->next) {
-    if (it->key)
+    if (it->key) {
       nhash++;
-    else
+      if (it->key->k == E_STRING) nstrkeys++;
+    } else {
       narr++;
+    }
   }
-  pc = emitABC(fs, OP_NEWTABLE, t, narr > 255 ? 255 : narr, nhash > 255 ? 255 : nhash);
-  (void)pc;
+  if (narr > 255) narr = 255;
+  /* every key a constant string: the table is created with its keys in place (OP_DUPTABLE) */
+  if (nhash > 0 && nstrkeys == nhash) shape = add_shape(fs, e, narr, nhash);
+  if (shape >= 0)
+    emitABx(fs, OP_DUPTABLE, t, shape);
+  else
+    emitABC(fs, OP_NEWTABLE, t, narr, nhash > 255 ? 255 : nhash);
   for (it = e->v.items; it; it = it->next) {
     if (ERRSET(fs)) return;
     if (it->key) {
@@ -1397,6 +1444,8 @@ static Proto *build_proto(FuncState *fs) {
   int *lines = NULL;
   TValue *k = NULL;
   GCache *gcache = NULL;
+  TableShape *shapes = NULL;
+  int nshapes = 0; /* built so far */
   Proto **p = NULL;
   UpvalDesc *up = NULL;
   TString *src, *name = NULL;
@@ -1428,6 +1477,19 @@ static Proto *build_proto(FuncState *fs) {
   if (fs->nups) {
     up = mem_newvector(L, fs->nups, UpvalDesc);
     if (!up) goto oom;
+  }
+  if (fs->nshapes) {
+    TString **keys = mem_newvector(L, fs->nshapekeys, TString *);
+    shapes = keys ? mem_newvector(L, fs->nshapes, TableShape) : NULL;
+    if (shapes)
+      for (i = 0; i < fs->nshapekeys; i++) keys[i] = fs->k[fs->shapekeys[i]].s->ts;
+    while (shapes && nshapes < fs->nshapes) {
+      ShapeDesc *d = &fs->shapes[nshapes];
+      if (!tab_shape(L, &shapes[nshapes], d->narray, keys + d->first, d->nkeys)) break;
+      nshapes++;
+    }
+    if (keys) mem_freevector(L, keys, fs->nshapekeys, TString *);
+    if (nshapes < fs->nshapes) goto oom;
   }
   for (i = 0; i < fs->ncode && fs->nk > 0 && !gcache; i++) /* a lookup cache per constant when there are globals */
     if (GET_OP(fs->code[i]) == OP_GETGLOBAL) {
@@ -1463,6 +1525,8 @@ static Proto *build_proto(FuncState *fs) {
   P->k = k;
   P->sizek = fs->nk;
   P->gcache = gcache;
+  P->shapes = shapes;
+  P->sizeshapes = nshapes;
   P->p = p;
   P->sizep = fs->np;
   P->upvals = up;
@@ -1482,6 +1546,8 @@ oom:
   if (gcache) mem_freevector(L, gcache, fs->nk, GCache);
   if (p) mem_freevector(L, p, fs->np, Proto *);
   if (up) mem_freevector(L, up, fs->nups, UpvalDesc);
+  for (i = 0; i < nshapes; i++) tab_freeshape(L, &shapes[i]);
+  if (shapes) mem_freevector(L, shapes, fs->nshapes, TableShape);
   front_memerror(F);
   return NULL;
 }

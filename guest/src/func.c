@@ -16,6 +16,8 @@ Proto *proto_new(pal_State *L) {
   p->k = NULL;
   p->sizek = 0;
   p->gcache = NULL;
+  p->shapes = NULL;
+  p->sizeshapes = 0;
   p->p = NULL;
   p->sizep = 0;
   p->upvals = NULL;

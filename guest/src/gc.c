@@ -115,6 +115,11 @@ static void traverseproto(global_State *g, Proto *p) {
   markobject(g, (GCObject *)p->name);
   if (p->k != NULL)
     for (int i = 0; i < p->sizek; i++) markvalue(g, &p->k[i]);
+  for (int i = 0; i < p->sizeshapes; i++) { /* the shapes' keys (compile.c also makes them constants) */
+    const TableShape *s = &p->shapes[i];
+    for (int j = 0; j < (1 << s->lsize); j++)
+      if (s->node[j].keytt == PAL_TSTRING) markobject(g, s->node[j].key.gc);
+  }
   if (p->p != NULL)
     for (int i = 0; i < p->sizep; i++) markobject(g, (GCObject *)p->p[i]);
   if (p->upvalnames != NULL)
@@ -184,6 +189,8 @@ static void freeproto(pal_State *L, Proto *p) {
   mem_freevector(L, p->lineinfo, p->sizecode, int);
   mem_freevector(L, p->k, p->sizek, TValue);
   if (p->gcache != NULL) mem_freevector(L, p->gcache, p->sizek, GCache);
+  for (int i = 0; i < p->sizeshapes; i++) tab_freeshape(L, &p->shapes[i]);
+  if (p->shapes != NULL) mem_freevector(L, p->shapes, p->sizeshapes, TableShape);
   mem_freevector(L, p->p, p->sizep, Proto *);
   mem_freevector(L, p->upvals, p->nups, UpvalDesc);
   mem_freevector(L, p->upvalnames, p->nups, TString *);

@@ -144,6 +144,20 @@ struct Table {
   GCObject *gclist;
 };
 
+/* The shape of a table constructor whose keyed items all have constant string keys ({x = a, y = b}): the hash
+   part a table holding those keys gets when they are inserted in order (table.c's layout: main positions,
+   colliding keys on free nodes from the top down), with every value nil. compile.c builds one per such
+   constructor (tab_shape) and OP_DUPTABLE creates the table by copying it (tab_newshape), so that the
+   constructor's stores, and lookups of the keys it leaves nil, find their nodes without hashing or collisions.
+   A key with a nil value is absent (table.c's dead keys): a constructor value that is nil leaves its key out.
+   Never visible to scripts and never written after tab_shape. */
+typedef struct TableShape {
+  Node *node;    /* 2^lsize nodes; the keys are strings (traverseproto marks them) */
+  int narray;    /* array slots (the constructor's positional items), nil */
+  int lastfree;  /* index of the table's lastfree after the inserts */
+  uint8_t lsize;
+} TableShape;
+
 /* ---- functions ---- */
 typedef struct UpvalDesc {
   uint8_t instack; /* 1: captures register idx of the enclosing function; 0: upvalue idx of the enclosing function */
@@ -171,6 +185,8 @@ struct Proto {
   TValue *k;     /* constants: nil, boolean, number, string only */
   int sizek;
   GCache *gcache; /* OP_GETGLOBAL's lookups by constant index (sizek entries), NULL if the code has none */
+  TableShape *shapes; /* OP_DUPTABLE's table shapes (sizeshapes entries), NULL if none */
+  int sizeshapes;
   Proto **p; /* nested prototypes */
   int sizep;
   UpvalDesc *upvals; /* nups entries */
@@ -366,6 +382,11 @@ void str_resize(pal_State *L, uint32_t newsize);
 
 /* table.c (all raw; no read-only checks) */
 Table *tab_new(pal_State *L, int narray, int nhash);
+/* s := the shape of a table with narray array slots and the given string keys (duplicates allowed); 0 on memory
+   failure (error pending). tab_freeshape releases it. */
+int tab_shape(pal_State *L, TableShape *s, int narray, TString *const *keys, int nkeys);
+void tab_freeshape(pal_State *L, TableShape *s);
+Table *tab_newshape(pal_State *L, const TableShape *s); /* a new table of shape s; NULL on memory error */
 const TValue *tab_get(Table *t, const TValue *key);   /* &pal_nilobject when absent */
 const TValue *tab_getnum(Table *t, double n);
 const TValue *tab_getint(Table *t, int64_t n);

@@ -35,6 +35,9 @@ typedef enum {
   OP_SETFIELD, /* A B C        R[B][K[C]] := R[A]   (K[C] is a string)                                       */
   OP_SETINDEX, /* A B C        R[B][C+1] := R[A]                                                             */
   OP_NEWTABLE, /* A B C        R[A] := {} with room for B array items and C hash items (hints, saturated)    */
+  OP_DUPTABLE, /* A Bx         R[A] := a new table of the running Proto's shape P->shapes[Bx] (object.h): its
+                               array part and its hash part with the constructor's string keys in place, every
+                               value nil (a constructor whose keyed items all have constant string keys)     */
   OP_SELF,     /* A B C        R[A+1] := R[B]; R[A] := R[B][K[C]]; if that is nil and R[B] is a table,
                                string or userdata: error "attempt to call missing method 'K[C]' of T"        */
   OP_ADD,      /* A B C        R[A] := R[B] + R[C]   (numbers, numeric-string coercion, then __add)          */

@@ -10,7 +10,8 @@
  * Setting a value to nil leaves the key in place (a "dead" key with a nil value): lookups skip over it,
  * next() can still find it (so assignments during traversal are harmless) and a later store of the same key
  * reuses the node. Dead keys are never dereferenced (they may point to collected objects); they are compared
- * by identity only and disappear at the next rehash.
+ * by identity only and disappear at the next rehash. A table made from a constructor's shape (tab_newshape) starts
+ * with the constructor's keys dead, each coming alive when the constructor stores its value.
  *
  * Number keys are normalised: -0 is stored as 0, integral values 1..sizearray live in the array part.
  */
@@ -552,8 +553,43 @@ int tab_setnew(pal_State *L, Table *t, const TValue *key, const TValue *val) {
 
 /* ---------------- creation / destruction ---------------- */
 
-/* a new table with inline parts: narray array slots and, if lsize >= 0, a hash part of 2^lsize nodes */
-static inline __attribute__((always_inline)) Table *newtable(pal_State *L, int narray, int lsize) {
+/* In wasm, every memory access is bounds-checked unless one through the same pointer value already reached further
+   (object.h). NODE_OPAQUE(p) makes the compiler forget how a node pointer was computed, so that it addresses the
+   node's fields from p with constant offsets instead of computing each field's address from the loop's start (each
+   then checked on its own); NODE_V(p, f) is p->f as a volatile access, kept in its place: the last field first (as
+   vm.c's OPAQUE and VREAD). */
+#ifdef __wasm__
+#define NODE_OPAQUE(p) __asm__("" : "+r"(p))
+#define NODE_V(p, f) (((volatile __typeof__(*(p)) *)(p))->f)
+#else
+#define NODE_OPAQUE(p) ((void)0)
+#define NODE_V(p, f) ((p)->f)
+#endif
+
+/* a shape's nodes into a new table's hash part: keys (strings, or none) and chain links copied, values nil (each
+   node's fields from the last to the first: the first access to a node covers the bounds check of the others) */
+static inline __attribute__((always_inline)) void copynodes(Node *d, const Node *s, int n) {
+  for (int i = 0; i < n; i++) {
+    Node *dn = d + i;
+    const Node *sn = s + i;
+    int next, keytt;
+    GCObject *key;
+    NODE_OPAQUE(dn);
+    NODE_OPAQUE(sn);
+    next = NODE_V(sn, next);
+    keytt = NODE_V(sn, keytt);
+    key = NODE_V(sn, key.gc);
+    NODE_V(dn, next) = next;
+    NODE_V(dn, keytt) = keytt;
+    NODE_V(dn, key.gc) = key;
+    NODE_V(dn, val.tt) = PAL_TNIL;
+  }
+}
+
+/* a new table with inline parts: narray array slots and, if lsize >= 0, a hash part of 2^lsize nodes, empty or
+   (shape != NULL) copied from shape */
+static inline __attribute__((always_inline)) Table *newtable(pal_State *L, int narray, int lsize,
+                                                             const TableShape *shape) {
   size_t asize = (size_t)narray * sizeof(TValue), hsize = lsize < 0 ? 0 : sizeof(Node) << lsize;
   Table *t = (Table *)mem_newobj(L, TAB_HDRSIZE + asize + hsize, PAL_TTABLE);
   if (t == NULL) return NULL;
@@ -578,8 +614,13 @@ static inline __attribute__((always_inline)) Table *newtable(pal_State *L, int n
     int n = (int)1 << lsize;
     t->node = (Node *)(void *)((char *)t + TAB_HDRSIZE + asize);
     t->nodemask = (uint32_t)n - 1;
-    t->lastfree = t->node + n;
-    clearnodes(t->node, n);
+    if (shape != NULL) {
+      t->lastfree = t->node + shape->lastfree;
+      copynodes(t->node, shape->node, n);
+    } else {
+      t->lastfree = t->node + n;
+      clearnodes(t->node, n);
+    }
   }
   return t;
 }
@@ -587,15 +628,67 @@ static inline __attribute__((always_inline)) Table *newtable(pal_State *L, int n
 Table *tab_new(pal_State *L, int narray, int nhash) {
   Table *t;
   if (narray >= 0 && TAB_HDRSIZE + (size_t)narray * sizeof(TValue) <= TAB_INLINEMAX) {
-    if (nhash <= 0) return newtable(L, narray, -1); /* {} and lists */
+    if (nhash <= 0) return newtable(L, narray, -1, NULL); /* {} and lists */
     if (nhash <= TAB_INLINEMAX) {
       int lsize = ceillog2((unsigned)nhash);
       if (TAB_HDRSIZE + (size_t)narray * sizeof(TValue) + (sizeof(Node) << lsize) <= TAB_INLINEMAX)
-        return newtable(L, narray, lsize);
+        return newtable(L, narray, lsize, NULL);
     }
   }
-  t = newtable(L, 0, -1); /* too large to be inline: separate parts */
+  t = newtable(L, 0, -1, NULL); /* too large to be inline: separate parts */
   if (t != NULL && tab_resize(L, t, narray, nhash) != PAL_OK) return NULL;
+  return t;
+}
+
+/* The hash part of a shape: 2^ceil(log2(nkeys)) nodes (the size tab_new gives a constructor with nkeys keyed items),
+   doubled when nkeys fills them and the doubled part still fits in the table's own block. Objects often get one
+   more field after their constructor (a subclass's constructor adds its own, a field set later): in a full table
+   that costs a rehash and a node vector of its own (the inline nodes stay unused), while the spare nodes cost
+   32 bytes each and no allocation. (Not beyond the inline size: there they would cost an allocation too.) */
+int tab_shape(pal_State *L, TableShape *s, int narray, TString *const *keys, int nkeys) {
+  Table t; /* a scratch header over the shape's nodes, for insertnode (it reads node, nodemask and lastfree) */
+  int lsize = ceillog2((unsigned)nkeys), n;
+  Node *node;
+  if (nkeys == 1 << lsize &&
+      TAB_HDRSIZE + (size_t)narray * sizeof(TValue) + (sizeof(Node) << (lsize + 1)) <= TAB_INLINEMAX)
+    lsize++;
+  n = 1 << lsize;
+  node = mem_newvector(L, n, Node);
+  if (node == NULL) return 0;
+  clearnodes(node, n);
+  t.node = node;
+  t.nodemask = (uint32_t)n - 1;
+  t.lastfree = node + n;
+  for (int i = 0; i < nkeys; i++) {
+    TValue k, *slot;
+    Node *mp = hashpos(&t, keys[i]->hash);
+    setsvalue(&k, keys[i]);
+    if (findfrom(mp, &k) != NULL) continue; /* a duplicate: {x = 1, x = 2} */
+    slot = insertnode(&t, mp, &k); /* (never NULL: there is a node per key) */
+    /* a placeholder value while the keys are placed: insertnode takes a node with a nil value for a free one */
+    setbvalue(slot, 1);
+  }
+  for (int i = 0; i < n; i++) setnilvalue(&node[i].val);
+  s->node = node;
+  s->narray = narray;
+  s->lastfree = (int)(t.lastfree - node);
+  s->lsize = (uint8_t)lsize;
+  return 1;
+}
+
+void tab_freeshape(pal_State *L, TableShape *s) {
+  mem_freevector(L, s->node, (size_t)1 << s->lsize, Node);
+}
+
+Table *tab_newshape(pal_State *L, const TableShape *s) {
+  int n = 1 << s->lsize;
+  Table *t;
+  if (TAB_HDRSIZE + (size_t)s->narray * sizeof(TValue) + (size_t)n * sizeof(Node) <= TAB_INLINEMAX)
+    return newtable(L, s->narray, s->lsize, s);
+  t = tab_new(L, s->narray, n); /* too large to be inline: a hash part of the same size, then the copy */
+  if (t == NULL) return NULL;
+  copynodes(t->node, s->node, n);
+  t->lastfree = t->node + s->lastfree;
   return t;
 }
 

@@ -1202,6 +1202,16 @@ newframe:
         GCCHECK();
         break;
       }
+      case OP_DUPTABLE: {
+        TValue *ra = RA();
+        Table *t;
+        SAVEPC();
+        t = tab_newshape(L, &cl->p->shapes[GET_Bx(i)]);
+        if (t == NULL) goto vmerror;
+        sethvalue(ra, t);
+        GCCHECK();
+        break;
+      }
       case OP_SELF: {
         TValue *ra = RA();
         const TValue *obj = ra + 1; /* (no TValue local: see NOINLINE) */
