@@ -400,6 +400,16 @@ int tab_setstr(pal_State *L, Table *t, TString *key, const TValue *val);
 int tab_setnew(pal_State *L, Table *t, const TValue *key, const TValue *val);
 extern Node tab_dummynode; /* the shared empty hash part (never written) */
 #define tab_isdummy(t) ((t)->node == &tab_dummynode)
+/* tab_setnew's first case, shared with the VM's inline stores: a new key whose main position mp is free (empty, or
+   a dead key's node, which keeps its chain link) is stored right there with its non-nil value; 0 when the key needs
+   tab_setnew's general insertion. The caller has done tab_changed and cleared tmcache. */
+static inline int tab_putfree(Table *t, Node *mp, const TValue *key, const TValue *val) {
+  if (!ttisnil(&mp->val) || tab_isdummy(t)) return 0;
+  mp->key = key->v;
+  mp->keytt = ttype(key);
+  setobj(&mp->val, val);
+  return 1;
+}
 /* Iteration: *key = nil starts; returns 1 and updates key/val, 0 at the end, -1 invalid key (error pending). */
 int tab_next(pal_State *L, Table *t, TValue *key, TValue *val);
 /* Iteration by position (used by the VM's generalized iteration): index 0 starts; returns the next index (>0)

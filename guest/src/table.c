@@ -541,13 +541,7 @@ int tab_setnew(pal_State *L, Table *t, const TValue *key, const TValue *val) {
   }
   t->tmcache = 0;
   if (ttisnil(val)) return PAL_OK;
-  if (ttisnil(&mp->val) && !tab_isdummy(t)) { /* a free main position (e.g. filling a table sized for its keys):
-                                                 insertnode's first case, inline */
-    mp->key = key->v;
-    mp->keytt = ttype(key);
-    setobj(&mp->val, val);
-    return PAL_OK;
-  }
+  if (tab_putfree(t, mp, key, val)) return PAL_OK; /* (e.g. filling a table sized for its keys) */
   return newkey(L, t, mp, key, val);
 }
 

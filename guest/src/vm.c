@@ -1154,15 +1154,11 @@ newframe:
               setobj(slot, ra);
               break;
             }
-            /* tab_setnew's common case (filling a table sized for its keys, e.g. a constructor's fields) without the
-               call: the new key's main position is free (empty, or a dead key, which is overwritten) */
+            /* tab_setnew's common case (filling a table sized for its keys) without the call */
             mp = &h->node[tsvalue(kc)->hash & h->nodemask];
-            if (ttisnil(&mp->val) && !ttisnil(ra) && !tab_isdummy(h)) {
+            if (!ttisnil(ra) && tab_putfree(h, mp, kc, ra)) {
               h->tmcache = 0;
               tab_changed(g, h);
-              mp->key.gc = gcvalue(kc);
-              mp->keytt = PAL_TSTRING;
-              setobj(&mp->val, ra);
               break;
             }
             SAVEPC();
