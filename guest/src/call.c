@@ -319,19 +319,26 @@ static inline __attribute__((always_inline)) int fresh_fits(pal_State *L, const 
 /* Pushes the frame of the function at func (fresh_fits holds) with the arguments up to L->top as the first frame
    of a nested VM invocation (what vm_precall does, without the general cases); the caller has raised nCcalls and
    nny, and runs it with vm_execute. */
+/* Writes the frame entry ci of a fresh invocation of the function at stack offset fo (code, maxstacksize), its last
+   field first (VWRITE): in wasm one bounds check then covers the entry. */
+static inline __attribute__((always_inline)) void fresh_frame(CallInfo *ci, ptrdiff_t fo, const uint32_t *code, int maxs,
+                                                              int nresults) {
+  VWRITE(ci, flags, CIST_LUA | CIST_FRESH);
+  ci->extra = 0;
+  ci->nresults = nresults;
+  ci->savedpc = code;
+  ci->top = fo + 1 + maxs;
+  ci->base = fo + 1;
+  ci->func = fo;
+}
+
 static inline __attribute__((always_inline)) void fresh_push(pal_State *L, TValue *func, int nresults) {
   Proto *p = clvalue(func)->l.p;
   ptrdiff_t fo = savestack(L, func);
   CallInfo *ci = ++L->ci;
   TValue *base = func + 1, *a;
   for (a = L->top; a < base + p->numparams; a++) setnilvalue(a);
-  ci->func = fo;
-  ci->base = fo + 1;
-  ci->top = fo + 1 + p->maxstacksize;
-  ci->savedpc = p->code;
-  ci->nresults = nresults;
-  ci->flags = CIST_LUA | CIST_FRESH;
-  ci->extra = 0;
+  fresh_frame(ci, fo, p->code, p->maxstacksize, nresults);
   L->top = base + p->maxstacksize;
 }
 
@@ -413,18 +420,12 @@ int pal_callrawpair(pal_State *L, int fidx, int tidx, int64_t a, int64_t b, int6
         TValue *arg;
         int status;
         /* f(t[a], t[b]) at L->top, the highest slot first (EXTRA_STACK covers the two arguments of a function of
-           fewer parameters); then fresh_push's frame, its last field first */
+           fewer parameters); then the frame, as fresh_push writes it */
         setobj_tagfirst(func + 2, vb);
         setobj_tagfirst(func + 1, va);
         setobj_tagfirst(func, f);
         for (arg = func + 3; arg < func + 1 + nparams; arg++) setnilvalue(arg);
-        VWRITE(nci, flags, CIST_LUA | CIST_FRESH);
-        nci->extra = 0;
-        nci->nresults = 1;
-        nci->savedpc = code;
-        nci->top = fo + 1 + maxs;
-        nci->base = fo + 1;
-        nci->func = fo;
+        fresh_frame(nci, fo, code, maxs, 1);
         VWRITE(L, nny, nny + 1);
         VWRITE(L, nCcalls, nccalls + 1);
         VWRITE(L, ci, nci);
